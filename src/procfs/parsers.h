@@ -1,0 +1,61 @@
+// Pure parsers for /proc/PID files. No I/O: each takes the file's text and returns values or
+// an Error naming what was wrong. Never throw, never crash on malformed input.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/result.h"
+
+namespace procwatch::procfs {
+
+struct Stat {              // /proc/PID/stat
+  int32_t pid = 0;
+  std::string comm;        // between the first '(' and the LAST ')'
+  char state = '?';
+  int32_t ppid = 0;
+  uint64_t utime = 0, stime = 0;   // clock ticks (fields 14, 15)
+  int64_t num_threads = 0;         // field 20
+  uint64_t start_time = 0;         // field 22, clock ticks since boot
+  uint64_t vsize = 0;              // field 23, bytes
+  int64_t rss_pages = 0;           // field 24
+};
+Result<Stat> parse_stat(std::string_view text);
+
+struct Status {            // /proc/PID/status (the fields procwatch uses)
+  std::string name;
+  int32_t tgid = 0, ppid = 0;
+  uint32_t uid[4] = {0, 0, 0, 0};  // real, effective, saved, fs
+  uint32_t gid[4] = {0, 0, 0, 0};
+  int64_t threads = 0;
+  uint64_t vm_rss_kb = 0, vm_size_kb = 0;
+};
+Result<Status> parse_status(std::string_view text);
+
+// argv from /proc/PID/cmdline (NUL-separated). At most max_args args and max_bytes bytes in
+// all; *truncated is set when anything was cut. Empty input gives an empty vector (zombie or
+// kernel thread).
+std::vector<std::string> parse_cmdline(std::string_view raw, size_t max_args, size_t max_bytes,
+                                       bool* truncated);
+
+// The cgroup path from /proc/PID/cgroup: the v2 "0::" line when present, else the
+// "name=systemd" line, else the first line's path. Error on text with no valid line.
+Result<std::string> parse_cgroup(std::string_view text);
+
+// Container id (64 hex) from a cgroup path: docker, containerd/CRI-O, podman (libpod),
+// kubepods cgroupfs layouts. Empty when the path names no container.
+std::string container_id_from_cgroup(std::string_view cgroup_path);
+
+// attr/current: trailing NUL and newline removed; "" stays "".
+std::string parse_attr_current(std::string_view text);
+
+// exe link target: strips a trailing " (deleted)" and reports it.
+struct ExeLink {
+  std::string path;
+  bool deleted = false;
+};
+ExeLink parse_exe_link(std::string_view target);
+
+}  // namespace procwatch::procfs

@@ -1,0 +1,60 @@
+// ProcReader: reads /proc (or a fixture tree at `root`) and returns ProcInfo values.
+// Thread-safe for concurrent reads (no shared mutable state except the user-name cache,
+// which is internally locked). A process that vanished is not an error: what could be read
+// is returned with incomplete = true.
+#pragma once
+
+#include <cstdint>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "core/proc_event.h"
+#include "core/proc_info.h"
+#include "core/result.h"
+#include "procfs/parsers.h"
+
+namespace procwatch::procfs {
+
+struct ReadLimits {
+  size_t max_args = 256;
+  size_t max_arg_bytes = 4096;  // total argv bytes kept
+};
+
+class ProcReader {
+ public:
+  explicit ProcReader(std::string root = "/proc", ReadLimits limits = {});
+
+  const std::string& root() const { return root_; }
+
+  // Numeric entries of root, unsorted.
+  std::vector<int32_t> list_pids() const;
+
+  // Raw file text of root/PID/name, up to max_bytes. Error (with errno) when unreadable.
+  Result<std::string> read_file(int32_t pid, const char* name, size_t max_bytes = 65536) const;
+
+  // Fast path used by sources right after an exec event: exe link, cmdline and stat only.
+  // Fills what it could; leaves the rest unset.
+  ExecCapture capture_exec(int32_t pid) const;
+
+  // start time (field 22) only, for fork events. nullopt when the process is gone.
+  std::optional<uint64_t> read_start_time(int32_t pid) const;
+
+  // Full enrichment of one process: stat, status, exe, cmdline, cgroup, attr/current, user.
+  // Fields already present in `base` (from a capture) are kept, not re-read.
+  // Returns nullopt only when not even stat could be read and base has no start time.
+  std::optional<ProcInfo> read_process(int32_t pid, const ExecCapture* base = nullptr) const;
+
+  // uid -> user name via getpwuid_r; cached; numeric string when unknown.
+  std::string user_name(uint32_t uid) const;
+
+ private:
+  std::string root_;
+  ReadLimits limits_;
+  mutable std::mutex users_mu_;
+  mutable std::unordered_map<uint32_t, std::string> users_;
+};
+
+}  // namespace procwatch::procfs
