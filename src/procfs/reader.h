@@ -47,6 +47,10 @@ class ProcReader {
   // Returns nullopt only when not even stat could be read and base has no start time.
   std::optional<ProcInfo> read_process(int32_t pid, const ExecCapture* base = nullptr) const;
 
+  // Every process under root, fully read (read_process for each pid in list_pids()).
+  // Processes that vanish during the scan are skipped.
+  std::vector<ProcInfo> scan() const;
+
   // uid -> user name via getpwuid_r; cached; numeric string when unknown.
   std::string user_name(uint32_t uid) const;
 
