@@ -1,0 +1,53 @@
+// Formatting of process events and snapshots for `trace` and `tree`: JSON lines and a
+// human-readable terminal form. Pure functions over values; thread-compatible.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "core/proc_info.h"
+
+namespace procwatch::output {
+
+struct ExitDetails {
+  bool code_known = true;
+  int exit_code = 0;     // -1 when killed by a signal
+  int signal = 0;        // killing signal, 0 when it exited normally
+  bool core_dumped = false;
+  double duration_s = -1;  // -1 when the start is unknown
+};
+
+// One line of `trace` output.
+struct EventRecord {
+  std::string event;       // fork|exec|exit|uid|gid|sid|comm|ptrace|coredump|lost
+  uint64_t ts_realtime_ns = 0;
+  ProcInfo proc;           // the process after the event (for exit: as it was)
+  std::optional<ExitDetails> exit;
+  uint64_t lost_count = 0;  // event == "lost"
+  std::string lost_reason;
+  int depth = 0;            // known ancestors, for indentation
+};
+
+// RFC 3339 UTC with microseconds, e.g. 2026-11-21T05:43:37.123456Z.
+std::string format_timestamp(uint64_t realtime_ns);
+
+nlohmann::json proc_json(const ProcInfo& p);
+nlohmann::json event_json(const EventRecord& r);
+// Human form: time, event, pid, ppid, user, exe and args, indented by depth; exit code and
+// duration on exit. `color` adds ANSI colours for a terminal.
+std::string event_text(const EventRecord& r, bool color);
+
+// Argv joined for display: arguments with spaces or special characters are quoted, and the
+// whole is cut to max_len characters with a trailing "...".
+std::string join_argv(const std::vector<std::string>& argv, size_t max_len = 512);
+
+// `tree`: processes as a forest ordered by pid. JSON: an array of root objects, each with
+// the proc_json fields and "children". Text: one line per process, indented like pstree.
+nlohmann::json tree_json(const std::vector<ProcInfo>& procs);
+std::string tree_text(const std::vector<ProcInfo>& procs, bool color);
+
+}  // namespace procwatch::output

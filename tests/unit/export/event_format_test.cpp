@@ -1,0 +1,127 @@
+#include "export/event_format.h"
+
+#include <gtest/gtest.h>
+
+namespace procwatch::output {
+namespace {
+
+ProcInfo sample_proc() {
+  ProcInfo p;
+  p.key = {4242, 123456};
+  p.ppid = 100;
+  p.comm = "python3";
+  p.exe = "/usr/bin/python3.11";
+  p.argv = {"python3", "-u", "my script.py", "it's"};
+  p.uid = p.euid = 1000;
+  p.gid = p.egid = 1000;
+  p.user = "deploy";
+  p.cgroup = "/system.slice/docker-" + std::string(64, 'a') + ".scope";
+  p.container_id = std::string(64, 'a');
+  p.tree = "/sshd/base/my script.py";
+  return p;
+}
+
+TEST(Timestamp, Rfc3339Micro) {
+  EXPECT_EQ(format_timestamp(0), "1970-01-01T00:00:00.000000Z");
+  EXPECT_EQ(format_timestamp(1795067017123456789ull), "2026-11-19T05:43:37.123456Z");
+}
+
+TEST(JoinArgv, QuotesOnlyWhatNeedsIt) {
+  EXPECT_EQ(join_argv({"ls", "-l", "a b", "", "it's", "x\ny"}),
+            "ls -l 'a b' '' 'it'\\''s' 'x\\x0ay'");
+  EXPECT_EQ(join_argv({"aaaaaaaaaa", "bbbbbbbbbb"}, 12), "aaaaaaaaaa b...");
+}
+
+TEST(EventJson, ExecHasRequiredFields) {
+  EventRecord r{"exec", 1795067017000000000ull, sample_proc()};
+  auto j = event_json(r);
+  for (const char* k : {"ts", "event", "pid", "ppid", "comm", "exe", "argv", "uid", "gid", "user",
+                        "cgroup", "container_id", "context", "incomplete", "tree"})
+    EXPECT_TRUE(j.contains(k)) << k;
+  EXPECT_EQ(j["event"], "exec");
+  EXPECT_EQ(j["pid"], 4242);
+  EXPECT_EQ(j["argv"][2], "my script.py");
+  EXPECT_EQ(j["container_id"], std::string(64, 'a'));
+  EXPECT_FALSE(j.contains("exit_code"));
+}
+
+TEST(EventJson, ExitCodeSignalDuration) {
+  EventRecord r{"exit", 0, sample_proc()};
+  r.exit = ExitDetails{true, 3, 0, false, 0.25};
+  auto j = event_json(r);
+  EXPECT_EQ(j["exit_code"], 3);
+  EXPECT_EQ(j["signal"], 0);
+  EXPECT_DOUBLE_EQ(j["duration_s"].get<double>(), 0.25);
+  r.exit = ExitDetails{true, -1, 9, true, -1};
+  j = event_json(r);
+  EXPECT_TRUE(j["exit_code"].is_null());
+  EXPECT_EQ(j["signal"], 9);
+  EXPECT_EQ(j["core_dumped"], true);
+  EXPECT_TRUE(j["duration_s"].is_null());
+}
+
+TEST(EventJson, LostHasCount) {
+  EventRecord r{"lost", 0, {}};
+  r.lost_count = 17;
+  r.lost_reason = "seq_gap";
+  auto j = event_json(r);
+  EXPECT_EQ(j["event"], "lost");
+  EXPECT_EQ(j["count"], 17);
+  EXPECT_FALSE(j.contains("pid"));
+}
+
+TEST(EventText, ExecAndExitLines) {
+  EventRecord r{"exec", 1795067017123456000ull, sample_proc()};
+  r.depth = 2;
+  std::string line = event_text(r, false);
+  EXPECT_EQ(line,
+            "05:43:37.123456 exec        4242     100 deploy        /usr/bin/python3.11 -u "
+            "'my script.py' 'it'\\''s'\n");
+  r.event = "exit";
+  r.exit = ExitDetails{true, 1, 0, false, 1.5};
+  line = event_text(r, false);
+  EXPECT_NE(line.find("exit 1 after 1.500s"), std::string::npos) << line;
+  r.proc.incomplete = true;
+  r.proc.exe.clear();
+  line = event_text(r, false);
+  EXPECT_NE(line.find("[python3]"), std::string::npos) << line;
+  EXPECT_NE(line.find("(incomplete)"), std::string::npos) << line;
+}
+
+std::vector<ProcInfo> small_forest() {
+  std::vector<ProcInfo> v(4);
+  v[0].key.pid = 1; v[0].ppid = 0; v[0].exe = "/sbin/init"; v[0].user = "root";
+  v[1].key.pid = 10; v[1].ppid = 1; v[1].exe = "/usr/sbin/sshd"; v[1].user = "root";
+  v[2].key.pid = 20; v[2].ppid = 10; v[2].exe = "/bin/bash"; v[2].user = "deploy";
+  v[3].key.pid = 15; v[3].ppid = 1; v[3].exe = "/usr/sbin/cron"; v[3].user = "root";
+  return v;
+}
+
+TEST(Tree, JsonNestsChildrenByPid) {
+  auto j = tree_json(small_forest());
+  ASSERT_EQ(j.size(), 1u);
+  EXPECT_EQ(j[0]["pid"], 1);
+  ASSERT_EQ(j[0]["children"].size(), 2u);
+  EXPECT_EQ(j[0]["children"][0]["pid"], 10);
+  EXPECT_EQ(j[0]["children"][1]["pid"], 15);
+  EXPECT_EQ(j[0]["children"][0]["children"][0]["pid"], 20);
+}
+
+TEST(Tree, TextDrawsBranches) {
+  std::string t = tree_text(small_forest(), false);
+  EXPECT_EQ(t,
+            "      1 root      /sbin/init\n"
+            "├─      10 root      /usr/sbin/sshd\n"
+            "│  └─      20 deploy    /bin/bash\n"
+            "└─      15 root      /usr/sbin/cron\n");
+}
+
+TEST(Tree, ParentCycleDoesNotLoop) {
+  std::vector<ProcInfo> v(2);
+  v[0].key.pid = 5; v[0].ppid = 6;
+  v[1].key.pid = 6; v[1].ppid = 5;
+  EXPECT_EQ(tree_json(v).size(), 0u);  // no root: both are children of each other
+}
+
+}  // namespace
+}  // namespace procwatch::output
