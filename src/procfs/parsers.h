@@ -16,6 +16,7 @@ struct Stat {              // /proc/PID/stat
   std::string comm;        // between the first '(' and the LAST ')'
   char state = '?';
   int32_t ppid = 0;
+  uint32_t flags = 0;              // field 9, PF_* (PF_KTHREAD = 0x00200000)
   uint64_t utime = 0, stime = 0;   // clock ticks (fields 14, 15)
   int64_t num_threads = 0;         // field 20
   uint64_t start_time = 0;         // field 22, clock ticks since boot
