@@ -55,6 +55,9 @@ class ProcReader {
   std::string user_name(uint32_t uid) const;
 
  private:
+  std::optional<ProcInfo> read_process_impl(int32_t pid, const ExecCapture* base,
+                                            bool with_parent) const;
+
   std::string root_;
   ReadLimits limits_;
   mutable std::mutex users_mu_;

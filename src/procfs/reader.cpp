@@ -1,0 +1,332 @@
+#include "procfs/reader.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <pwd.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <unordered_map>
+
+#include "core/clock.h"
+
+namespace procwatch::procfs {
+namespace {
+
+constexpr uint32_t kPfKthread = 0x00200000;  // include/linux/sched.h
+constexpr size_t kStatBuf = 2048;             // a stat line is ~300 bytes; comm is <= 64
+constexpr size_t kLinkBuf = 4096 + 64;        // PATH_MAX plus " (deleted)"
+constexpr size_t kSmallBuf = 8192;
+
+// root/pid/name into out; false when it does not fit.
+bool make_path(const std::string& root, int32_t pid, const char* name, char* out, size_t cap) {
+  const int n = std::snprintf(out, cap, "%s/%d/%s", root.c_str(), pid, name);
+  return n > 0 && size_t(n) < cap;
+}
+
+// Reads up to cap bytes of root/pid/name into buf. Returns bytes read, or -errno.
+ssize_t read_into(const std::string& root, int32_t pid, const char* name, char* buf,
+                  size_t cap) {
+  char path[4096];
+  if (!make_path(root, pid, name, path, sizeof path)) return -ENAMETOOLONG;
+  const int fd = ::open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return -errno;
+  size_t got = 0;
+  while (got < cap) {
+    const ssize_t n = ::read(fd, buf + got, cap - got);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      const int err = errno;
+      ::close(fd);
+      return -err;
+    }
+    if (n == 0) break;
+    got += size_t(n);
+  }
+  ::close(fd);
+  return ssize_t(got);
+}
+
+// readlink of root/pid/name (link text, not canonicalised). Returns length or -errno.
+ssize_t readlink_into(const std::string& root, int32_t pid, const char* name, char* buf,
+                      size_t cap) {
+  char path[4096];
+  if (!make_path(root, pid, name, path, sizeof path)) return -ENAMETOOLONG;
+  const ssize_t n = ::readlink(path, buf, cap);
+  if (n < 0) return -errno;
+  return n;
+}
+
+bool gone(ssize_t rc) { return rc == -ENOENT || rc == -ESRCH; }
+
+uint64_t ticks_to_monotonic_ns(uint64_t ticks) {
+  const uint64_t hz = uint64_t(clock_ticks_per_second() > 0 ? clock_ticks_per_second() : 100);
+  // Split to avoid overflowing ticks * 1e9 on long uptimes.
+  const uint64_t boot_ns = ticks / hz * 1000000000ull + ticks % hz * 1000000000ull / hz;
+  const uint64_t b = boottime_ns(), m = monotonic_ns();
+  const uint64_t suspended = b > m ? b - m : 0;  // time spent suspended since boot
+  return boot_ns > suspended ? boot_ns - suspended : 0;
+}
+
+// Reads and parses root/pid/stat without heap use beyond Stat::comm.
+Result<Stat> read_stat(const std::string& root, int32_t pid, ssize_t* rc_out) {
+  char buf[kStatBuf];
+  const ssize_t rc = read_into(root, pid, "stat", buf, sizeof buf);
+  if (rc_out != nullptr) *rc_out = rc;
+  if (rc < 0) return make_error("stat: unreadable", int(-rc));
+  return parse_stat(std::string_view(buf, size_t(rc)));
+}
+
+// cmdline of pid parsed within limits. *rc_out: bytes read or -errno.
+std::vector<std::string> read_cmdline(const std::string& root, int32_t pid,
+                                      const ReadLimits& lim, bool* truncated, ssize_t* rc_out) {
+  // Enough for max_arg_bytes of text plus one NUL per arg; one byte more tells us the file
+  // was longer than that.
+  const size_t want = lim.max_arg_bytes + lim.max_args + 1;
+  char stack_buf[kSmallBuf];
+  std::string heap_buf;
+  char* buf = stack_buf;
+  if (want > sizeof stack_buf) {
+    heap_buf.resize(want);
+    buf = heap_buf.data();
+  }
+  const ssize_t rc = read_into(root, pid, "cmdline", buf, want);
+  *rc_out = rc;
+  *truncated = false;
+  if (rc <= 0) return {};
+  const bool longer = size_t(rc) == want;
+  auto argv = parse_cmdline(std::string_view(buf, size_t(rc) - (longer ? 1 : 0)), lim.max_args,
+                            lim.max_arg_bytes, truncated);
+  if (longer) *truncated = true;
+  return argv;
+}
+
+}  // namespace
+
+ProcReader::ProcReader(std::string root, ReadLimits limits)
+    : root_(std::move(root)), limits_(limits) {
+  while (root_.size() > 1 && root_.back() == '/') root_.pop_back();
+}
+
+std::vector<int32_t> ProcReader::list_pids() const {
+  std::vector<int32_t> pids;
+  DIR* d = ::opendir(root_.c_str());
+  if (d == nullptr) return pids;
+  while (const dirent* e = ::readdir(d)) {
+    const char* s = e->d_name;
+    if (*s == '\0') continue;
+    int64_t v = 0;
+    bool digits = true;
+    for (; *s != '\0'; ++s) {
+      if (*s < '0' || *s > '9' || v > 0x7fffffff) {
+        digits = false;
+        break;
+      }
+      v = v * 10 + (*s - '0');
+    }
+    if (digits && v > 0 && v <= 0x7fffffff) pids.push_back(int32_t(v));
+  }
+  ::closedir(d);
+  return pids;
+}
+
+Result<std::string> ProcReader::read_file(int32_t pid, const char* name, size_t max_bytes) const {
+  std::string out(max_bytes, '\0');
+  const ssize_t rc = read_into(root_, pid, name, out.data(), max_bytes);
+  if (rc < 0) {
+    return make_error(root_ + "/" + std::to_string(pid) + "/" + name + ": " +
+                          std::strerror(int(-rc)),
+                      int(-rc));
+  }
+  out.resize(size_t(rc));
+  return out;
+}
+
+ExecCapture ProcReader::capture_exec(int32_t pid) const {
+  // exe and cmdline first: they vanish when the process exits (zombie), stat does not.
+  ExecCapture cap;
+  char link[kLinkBuf];
+  const ssize_t n = readlink_into(root_, pid, "exe", link, sizeof link);
+  if (n > 0 && size_t(n) < sizeof link) {
+    ExeLink exe = parse_exe_link(std::string_view(link, size_t(n)));
+    cap.exe = std::move(exe.path);
+    cap.exe_deleted = exe.deleted;
+  }
+  bool truncated = false;
+  ssize_t rc = 0;
+  auto argv = read_cmdline(root_, pid, limits_, &truncated, &rc);
+  if (!argv.empty()) {
+    cap.argv = std::move(argv);
+    cap.argv_truncated = truncated;
+  }
+  Result<Stat> st = read_stat(root_, pid, nullptr);
+  if (st.ok()) {
+    cap.start_time = st->start_time;
+    cap.ppid = st->ppid;
+    cap.comm = std::move(st->comm);
+  }
+  return cap;
+}
+
+std::optional<uint64_t> ProcReader::read_start_time(int32_t pid) const {
+  Result<Stat> st = read_stat(root_, pid, nullptr);
+  if (!st.ok()) return std::nullopt;
+  return st->start_time;
+}
+
+std::optional<ProcInfo> ProcReader::read_process(int32_t pid, const ExecCapture* base) const {
+  return read_process_impl(pid, base, true);
+}
+
+std::optional<ProcInfo> ProcReader::read_process_impl(int32_t pid, const ExecCapture* base,
+                                                      bool with_parent) const {
+  ProcInfo info;
+  info.key.pid = pid;
+  const bool base_start = base != nullptr && base->start_time.has_value();
+  Result<Stat> st = read_stat(root_, pid, nullptr);
+  // A different start time means the pid was reused: nothing under root/pid is ours.
+  const bool live = st.ok() && (!base_start || st->start_time == *base->start_time);
+  if (!st.ok() && !base_start) return std::nullopt;
+
+  // Values from the capture win; /proc fills the rest.
+  if (base != nullptr) {
+    if (base->exe) info.exe = *base->exe, info.exe_deleted = base->exe_deleted;
+    if (base->argv) info.argv = *base->argv, info.argv_truncated = base->argv_truncated;
+    if (base->ppid) info.ppid = *base->ppid;
+    if (base->comm) info.comm = *base->comm;
+    if (base->uid) info.uid = *base->uid;
+    if (base->euid) info.euid = *base->euid;
+    if (base->gid) info.gid = *base->gid;
+    if (base->egid) info.egid = *base->egid;
+    info.ids_known = base->uid && base->euid && base->gid && base->egid;
+    if (base->cgroup) info.cgroup = *base->cgroup;
+  }
+  info.key.start_time = base_start ? *base->start_time : st->start_time;
+  info.start_ns = ticks_to_monotonic_ns(info.key.start_time);
+
+  if (!live) {
+    info.incomplete = true;
+    if (info.ids_known) info.user = user_name(info.uid);
+    info.container_id = container_id_from_cgroup(info.cgroup);
+    return info;
+  }
+
+  bool incomplete = st->state == 'Z' || st->state == 'X';
+  const bool kthread = (st->flags & kPfKthread) != 0 || pid == 2 || st->ppid == 2;
+  if (!base || !base->ppid) info.ppid = st->ppid;
+  if (!base || !base->comm) info.comm = st->comm;
+  info.threads = st->num_threads > 0 ? uint32_t(st->num_threads) : 1;
+
+  {
+    char buf[kSmallBuf];
+    const ssize_t rc = read_into(root_, pid, "status", buf, sizeof buf);
+    Result<Status> status =
+        rc >= 0 ? parse_status(std::string_view(buf, size_t(rc))) : make_error("unreadable");
+    if (gone(rc)) incomplete = true;
+    if (status.ok()) {
+      if (!base || !base->uid) info.uid = status->uid[0];
+      if (!base || !base->euid) info.euid = status->uid[1];
+      if (!base || !base->gid) info.gid = status->gid[0];
+      if (!base || !base->egid) info.egid = status->gid[1];
+      info.ids_known = true;
+      if (status->threads > 0) info.threads = uint32_t(status->threads);
+    }
+  }
+
+  if ((!base || !base->exe) && !kthread) {
+    char link[kLinkBuf];
+    const ssize_t n = readlink_into(root_, pid, "exe", link, sizeof link);
+    if (n > 0 && size_t(n) < sizeof link) {
+      ExeLink exe = parse_exe_link(std::string_view(link, size_t(n)));
+      info.exe = std::move(exe.path);
+      info.exe_deleted = exe.deleted;
+    } else if (gone(n)) {
+      incomplete = true;  // zombie or exited; EACCES (e.g. pid 1 in a sandbox) is not
+    }
+  }
+
+  if (!base || !base->argv) {
+    ssize_t rc = 0;
+    info.argv = read_cmdline(root_, pid, limits_, &info.argv_truncated, &rc);
+    // Only kernel threads have an empty cmdline while alive.
+    if (gone(rc) || (rc == 0 && !kthread)) incomplete = true;
+  }
+
+  if (!base || !base->cgroup) {
+    char buf[kSmallBuf];
+    const ssize_t rc = read_into(root_, pid, "cgroup", buf, sizeof buf);
+    if (rc >= 0) {
+      Result<std::string> cg = parse_cgroup(std::string_view(buf, size_t(rc)));
+      if (cg.ok()) info.cgroup = std::move(cg.value());
+    } else if (gone(rc)) {
+      incomplete = true;
+    }
+  }
+  info.container_id = container_id_from_cgroup(info.cgroup);
+
+  {
+    char buf[512];
+    // EINVAL (no LSM label) and ENOENT leave the context empty.
+    const ssize_t rc = read_into(root_, pid, "attr/current", buf, sizeof buf);
+    if (rc > 0) info.context = parse_attr_current(std::string_view(buf, size_t(rc)));
+  }
+
+  if (info.ids_known) info.user = user_name(info.uid);
+  if (with_parent && info.ppid > 0) {
+    if (auto t = read_start_time(info.ppid)) info.parent_start_time = *t;
+  }
+  info.incomplete = incomplete;
+  return info;
+}
+
+std::vector<ProcInfo> ProcReader::scan() const {
+  std::vector<ProcInfo> out;
+  const std::vector<int32_t> pids = list_pids();
+  out.reserve(pids.size());
+  for (int32_t pid : pids) {
+    if (auto info = read_process_impl(pid, nullptr, false)) out.push_back(std::move(*info));
+  }
+  // Parent identities from this scan; a parent that appeared after the listing is read.
+  std::unordered_map<int32_t, uint64_t> starts;
+  starts.reserve(out.size());
+  for (const ProcInfo& p : out) starts.emplace(p.key.pid, p.key.start_time);
+  for (ProcInfo& p : out) {
+    if (p.ppid <= 0) continue;
+    auto it = starts.find(p.ppid);
+    if (it != starts.end()) {
+      p.parent_start_time = it->second;
+    } else if (auto t = read_start_time(p.ppid)) {
+      p.parent_start_time = *t;
+    }
+  }
+  return out;
+}
+
+std::string ProcReader::user_name(uint32_t uid) const {
+  {
+    std::lock_guard<std::mutex> lock(users_mu_);
+    auto it = users_.find(uid);
+    if (it != users_.end()) return it->second;
+  }
+  std::string name;
+  long size = ::sysconf(_SC_GETPW_R_SIZE_MAX);
+  std::vector<char> buf(size_t(size > 0 ? size : 16384));
+  passwd pw{};
+  passwd* result = nullptr;
+  int rc;
+  while ((rc = ::getpwuid_r(uid, &pw, buf.data(), buf.size(), &result)) == ERANGE &&
+         buf.size() < (1u << 20)) {
+    buf.resize(buf.size() * 2);
+  }
+  if (rc == 0 && result != nullptr && result->pw_name != nullptr) {
+    name = result->pw_name;
+  } else {
+    name = std::to_string(uid);
+  }
+  std::lock_guard<std::mutex> lock(users_mu_);
+  return users_.emplace(uid, std::move(name)).first->second;
+}
+
+}  // namespace procwatch::procfs
