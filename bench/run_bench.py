@@ -1,0 +1,720 @@
+#!/usr/bin/env python3
+"""Capture benchmark: how completely and how cheaply a monitor sees a burst of short-lived processes.
+
+The workload (bench/pw_spawner) spawns COUNT processes of a uniquely named copy of /bin/true from
+WORKERS threads, each with argv {EXE, "pw-<i>"}. It runs once with no monitor (baseline) and once
+under each monitor, repeated --runs times in interleaved order. For every monitor run we count what
+its output says about the workload and how much CPU the monitor spent. See bench/README.md.
+
+Monitors are data: a name, a command line, how to tell it is ready, and an output parser. Add a
+source or a peer by adding an entry to MONITORS. Python 3 standard library only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import os
+import platform
+import random
+import re
+import shutil
+import signal
+import statistics
+import string
+import subprocess
+import sys
+import tempfile
+import time
+from typing import Callable, Optional
+
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+
+# Targets for procwatch on a 2-core machine (the issue's acceptance figures). Each: metric key,
+# comparison, threshold, and which figure is judged ("worst" run or "median").
+TARGETS = [
+    ("exec", ">=", 1.0, "worst", "exec events received = 100% of spawned"),
+    ("exit", ">=", 1.0, "worst", "exit events received = 100% of spawned"),
+    ("exact", ">=", 0.97, "worst", "execs with exact exe and argv >= 97%"),
+    ("cpu_per_10k", "<=", 0.3, "median", "CPU <= 0.3 s per 10,000 processes"),
+    ("slowdown", "<=", 0.10, "median", "workload slowdown <= 10%"),
+]
+
+
+# --------------------------------------------------------------------------------------------
+# Run context and helpers
+
+
+@dataclasses.dataclass
+class Workload:
+    """What a parser needs to recognise the workload in a monitor's output."""
+
+    exe: str  # absolute path of the copied /bin/true
+    base: str  # its basename, unique on this machine (pwtrue-xxxxxx, < 16 chars so comm is whole)
+    count: int  # processes requested
+    spawner_pid: int  # direct parent of every workload process
+
+    def tag_index(self, arg: str) -> Optional[int]:
+        m = re.fullmatch(r"pw-(\d+)", arg)
+        if not m:
+            return None
+        i = int(m.group(1))
+        return i if 0 <= i < self.count else None
+
+
+def read_cpu_ticks(pid: int) -> Optional[int]:
+    """utime + stime of a process (all its threads, live and exited), in clock ticks."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            data = f.read().decode("ascii", "replace")
+    except OSError:
+        return None
+    # comm may contain spaces and parentheses: fields start after the last ')'.
+    rest = data[data.rfind(")") + 2:].split()
+    # rest[0] is field 3 (state); utime is field 14, stime field 15.
+    return int(rest[11]) + int(rest[12])
+
+
+def median(xs):
+    xs = [x for x in xs if x is not None]
+    return statistics.median(xs) if xs else None
+
+
+def stop_process(proc: subprocess.Popen, grace: float = 5.0) -> str:
+    """SIGINT, then SIGTERM, then SIGKILL; only this child. Returns how it ended."""
+    if proc.poll() is not None:
+        return "exited"
+    for sig, wait in ((signal.SIGINT, grace), (signal.SIGTERM, 2.0), (signal.SIGKILL, 5.0)):
+        try:
+            proc.send_signal(sig)
+        except ProcessLookupError:
+            return "exited"
+        try:
+            proc.wait(timeout=wait)
+            return {signal.SIGINT: "sigint", signal.SIGTERM: "sigterm"}.get(sig, "sigkill")
+        except subprocess.TimeoutExpired:
+            continue
+    return "unkillable"
+
+
+# --------------------------------------------------------------------------------------------
+# Output parsers. Each returns a dict of raw counts; fractions are computed later against the
+# number of processes actually spawned. Keys:
+#   exec          workload execs received (procwatch: exact, by ppid; peers: an upper bound)
+#   exit          workload exits received (same)
+#   exact         distinct i whose exec showed exe == copy and argv == [copy, "pw-i"]
+#   full_path     workload execs shown with the copy's full path
+#   named         workload execs naming the copy at all (full path or basename)
+#   lost          events the monitor itself says it lost (procwatch "lost" events)
+#   bound         True when exec/exit are upper bounds (no ppid in the output)
+
+
+def parse_procwatch_json(out_path: str, err_path: str, w: Workload) -> dict:
+    exec_pids, exit_count, exact, full_path, named, incomplete = set(), 0, set(), set(), set(), 0
+    lost, lost_reasons, bad_lines, lines = 0, {}, 0, 0
+    with open(out_path, "rb") as f:
+        for raw in f:
+            lines += 1
+            try:
+                j = json.loads(raw)
+            except ValueError:
+                bad_lines += 1
+                continue
+            if not isinstance(j, dict):
+                bad_lines += 1
+                continue
+            ev = j.get("event")
+            if ev == "lost":
+                n = int(j.get("count") or 0)
+                lost += n
+                reason = str(j.get("reason", "?"))
+                lost_reasons[reason] = lost_reasons.get(reason, 0) + n
+                continue
+            if j.get("ppid") != w.spawner_pid:
+                continue
+            pid = j.get("pid")
+            if ev == "exec":
+                exec_pids.add(pid)
+                exe, argv, comm = j.get("exe"), j.get("argv"), j.get("comm")
+                if j.get("incomplete"):
+                    incomplete += 1
+                if exe == w.exe:
+                    full_path.add(pid)
+                if exe == w.exe or comm == w.base or (
+                        isinstance(argv, list) and argv and isinstance(argv[0], str)
+                        and os.path.basename(argv[0]) == w.base):
+                    named.add(pid)
+                if (exe == w.exe and isinstance(argv, list) and len(argv) == 2
+                        and argv[0] == w.exe and isinstance(argv[1], str)):
+                    i = w.tag_index(argv[1])
+                    if i is not None:
+                        exact.add(i)
+            elif ev == "exit":
+                exit_count += 1
+    return {
+        "exec": len(exec_pids), "exit": exit_count, "exact": len(exact),
+        "full_path": len(full_path), "named": len(named), "lost": lost,
+        "lost_reasons": lost_reasons, "incomplete": incomplete, "bad_lines": bad_lines,
+        "lines": lines, "bound": False,
+    }
+
+
+def _classify(proc_text: str, w: Workload) -> str:
+    """'exact:<i>', 'full', 'named', 'unnamed' or 'other' for a peer's process/command text."""
+    t = proc_text.strip()
+    if t in ("", "<unknown>", "''", "[]"):
+        return "unnamed"
+    m = re.fullmatch(re.escape(w.exe) + r" (\S+)", t)
+    if m and w.tag_index(m.group(1)) is not None:
+        return f"exact:{w.tag_index(m.group(1))}"
+    # Judge the program word only: the spawner's own command line mentions the copy too.
+    first = t.split(" ", 1)[0]
+    if first == w.exe:
+        return "full"
+    if os.path.basename(first) == w.base:
+        return "named"
+    return "other"
+
+
+class _PeerTally:
+    """Shared counting for peers without ppid: attribute by name, then by pid, and bound the
+    unnamed lines that fall between the first and last workload line of the output."""
+
+    def __init__(self, w: Workload):
+        self.w = w
+        self.events = []  # (kind, pid, class)
+        self.extra_unnamed_exec = 0  # received but not printed (extrace "vanished")
+
+    def add(self, kind: str, pid: int, text: str):
+        self.events.append((kind, pid, _classify(text, self.w)))
+
+    def result(self) -> dict:
+        ev = self.events
+        idx = [k for k, (_, _, c) in enumerate(ev) if c != "other" and c != "unnamed"]
+        lo, hi = (idx[0], idx[-1]) if idx else (0, -1)
+        workload_pid = {}  # pid -> was its latest exec the workload's
+        named, full, exact = 0, 0, set()
+        exec_unnamed_in_window, exit_named, exit_unnamed_in_window, exit_total = 0, 0, 0, 0
+        for k, (kind, pid, c) in enumerate(ev):
+            in_window = lo <= k <= hi
+            is_wl = c not in ("other", "unnamed")
+            if kind == "exec":
+                # None = unknown (unnamed): its exit may still be the workload's.
+                workload_pid[pid] = True if is_wl else (None if c == "unnamed" else False)
+                if is_wl:
+                    named += 1
+                    if c == "full" or c.startswith("exact:"):
+                        full += 1
+                    if c.startswith("exact:"):
+                        exact.add(int(c.split(":")[1]))
+                elif c == "unnamed" and in_window:
+                    exec_unnamed_in_window += 1
+            else:
+                exit_total += 1
+                if is_wl or workload_pid.get(pid):
+                    exit_named += 1
+                elif c == "unnamed" and in_window and workload_pid.get(pid) is not False:
+                    exit_unnamed_in_window += 1
+        return {
+            "exec": named + exec_unnamed_in_window + self.extra_unnamed_exec,
+            "exit": exit_named + exit_unnamed_in_window,
+            "exact": len(exact), "full_path": full, "named": named, "lost": None,
+            "exec_unnamed_in_window": exec_unnamed_in_window,
+            "exec_vanished": self.extra_unnamed_exec,
+            "exit_attributed": exit_named, "exit_unnamed_in_window": exit_unnamed_in_window,
+            "exit_lines_total": exit_total, "lines": len(ev), "bound": True,
+        }
+
+
+_FORKSTAT_LINE = re.compile(r"^\S+\s+(exec|exit)\s+(\d+)\s?(.*)$")
+
+
+def parse_forkstat(out_path: str, err_path: str, w: Workload) -> dict:
+    """forkstat -e exec,exit -l: columns Time Event PID Info Duration Process. Exec lines leave
+    Info and Duration blank; exit lines carry the exit code and duration before the process."""
+    t = _PeerTally(w)
+    with open(out_path, "r", errors="replace") as f:
+        for line in f:
+            m = _FORKSTAT_LINE.match(line.rstrip("\n"))
+            if not m:
+                continue
+            kind, pid, rest = m.group(1), int(m.group(2)), m.group(3)
+            if kind == "exit":
+                parts = rest.strip().split(None, 2)
+                rest = parts[2] if len(parts) == 3 else ""
+            rest = rest.strip()
+            if rest.startswith("[") and rest.endswith("]"):
+                rest = rest[1:-1].strip()
+            t.add(kind, pid, rest)
+    return t.result()
+
+
+_EXTRACE_LINE = re.compile(r"^\s*(\d+)([+-]) ?(.*)$")
+_EXTRACE_EXIT = re.compile(r"^(.*) exited (?:status=\S+|signal=\S+).*$")
+
+
+def parse_extrace(out_path: str, err_path: str, w: Workload) -> dict:
+    """extrace -f -l -t: "PID+ EXE ARGS..." on exec (exe from /proc/PID/exe, then argv[1:]),
+    "PID- ARGV0 exited status=N time=S" on exit. Execs it could not read go to stderr as
+    "process vanished before notification"."""
+    t = _PeerTally(w)
+    with open(out_path, "r", errors="replace") as f:
+        for line in f:
+            m = _EXTRACE_LINE.match(line.rstrip("\n"))
+            if not m:
+                continue
+            pid, sign, rest = int(m.group(1)), m.group(2), m.group(3)
+            if sign == "+":
+                t.add("exec", pid, rest)
+            else:
+                e = _EXTRACE_EXIT.match(rest)
+                t.add("exit", pid, e.group(1) if e else rest)
+    try:
+        with open(err_path, "r", errors="replace") as f:
+            t.extra_unnamed_exec = sum(1 for l in f if "vanished before notification" in l)
+    except OSError:
+        pass
+    return t.result()
+
+
+# --------------------------------------------------------------------------------------------
+# Monitor table
+
+
+@dataclasses.dataclass
+class Monitor:
+    name: str
+    argv: list  # "{procwatch}" is replaced by the binary path
+    parse: Callable[[str, str, Workload], dict]
+    ready_file: Optional[str] = None  # "stdout" or "stderr": wait for ready_regex there
+    ready_regex: Optional[str] = None
+    ready_timeout: float = 15.0
+    settle: float = 1.0  # extra wait after ready (or the whole wait when no regex)
+    targets: bool = False  # print the issue's targets beside it
+    default: bool = True
+    note: str = ""
+
+
+MONITORS = [
+    Monitor("procwatch", ["{procwatch}", "trace", "--json"], parse_procwatch_json,
+            ready_file="stderr", ready_regex=r"procwatch: using the (\S+) source", settle=0.2,
+            targets=True),
+    Monitor("procwatch-netlink", ["{procwatch}", "trace", "--json", "--source", "netlink"],
+            parse_procwatch_json, ready_file="stderr",
+            ready_regex=r"procwatch: using the (\S+) source", settle=0.2, targets=True,
+            default=False),
+    Monitor("procwatch-ebpf", ["{procwatch}", "trace", "--json", "--source", "ebpf"],
+            parse_procwatch_json, ready_file="stderr",
+            ready_regex=r"procwatch: using the (\S+) source", settle=0.2, targets=True,
+            default=False),
+    Monitor("forkstat", ["forkstat", "-e", "exec,exit", "-l"], parse_forkstat,
+            ready_file="stdout", ready_regex=r"Time\s+Event\s+PID", settle=1.0,
+            note="no ppid: exec/exit are upper bounds (named + unnamed lines in the window)"),
+    Monitor("extrace", ["extrace", "-f", "-l", "-t"], parse_extrace, settle=1.0,
+            note="no ppid; -l shows exe then argv[1:], so 'exact' checks exe + argv[1:]"),
+]
+
+
+def resolve_argv(m: Monitor, procwatch: str) -> list:
+    return [procwatch if a == "{procwatch}" else a for a in m.argv]
+
+
+def available(m: Monitor, procwatch: str) -> Optional[str]:
+    """None when runnable, else why not."""
+    exe = resolve_argv(m, procwatch)[0]
+    if os.sep in exe:
+        return None if os.access(exe, os.X_OK) else f"{exe} not built"
+    return None if shutil.which(exe) else f"{exe} not installed"
+
+
+# --------------------------------------------------------------------------------------------
+# One run
+
+
+class Bench:
+    def __init__(self, args):
+        self.args = args
+        self.tmp = tempfile.mkdtemp(prefix="pw-bench-")
+        self.children: list[subprocess.Popen] = []
+        src = os.path.realpath("/bin/true")
+        suffix = "".join(random.choice(string.ascii_lowercase) for _ in range(6))
+        self.exe = os.path.join(self.tmp, f"pwtrue-{suffix}")
+        shutil.copy2(src, self.exe)
+        os.chmod(self.exe, 0o755)
+
+    def cleanup(self):
+        for p in self.children:
+            if p.poll() is None:
+                stop_process(p, grace=2.0)
+        if self.args.keep_tmp:
+            print(f"kept {self.tmp}")
+        else:
+            shutil.rmtree(self.tmp, ignore_errors=True)
+
+    def _popen(self, argv, **kw) -> subprocess.Popen:
+        p = subprocess.Popen(argv, stdin=subprocess.DEVNULL, **kw)
+        self.children.append(p)
+        return p
+
+    def run_spawner(self) -> dict:
+        a = self.args
+        p = self._popen([a.spawner, self.exe, str(a.count), str(a.workers)],
+                        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        try:
+            out, err = p.communicate(timeout=a.spawn_timeout)
+        except subprocess.TimeoutExpired:
+            stop_process(p)
+            raise RuntimeError(f"spawner did not finish in {a.spawn_timeout} s")
+        fields = out.split()
+        if len(fields) != 2:
+            raise RuntimeError(f"spawner printed {out!r} (stderr {err.strip()!r})")
+        wall, failures = float(fields[0]), int(fields[1])
+        return {"pid": p.pid, "wall_s": wall, "failures": failures,
+                "spawned": a.count - failures}
+
+    def run_baseline(self, rnd: int) -> dict:
+        r = self.run_spawner()
+        return {"round": rnd, "monitor": "none", **r}
+
+    def _wait_ready(self, m: Monitor, p, out, err) -> Optional[str]:
+        """Returns an error string, or None once the monitor is ready."""
+        info = {}
+        if m.ready_regex:
+            path = out if m.ready_file == "stdout" else err
+            rx = re.compile(m.ready_regex)
+            deadline = time.monotonic() + m.ready_timeout
+            while True:
+                if p.poll() is not None:
+                    return f"exited with {p.returncode} before ready: {_tail(err)}"
+                with open(path, "r", errors="replace") as f:
+                    mm = rx.search(f.read(65536))
+                if mm:
+                    if mm.groups():
+                        info["source"] = mm.group(1)
+                    break
+                if time.monotonic() > deadline:
+                    return f"not ready after {m.ready_timeout} s: {_tail(err)}"
+                time.sleep(0.05)
+        time.sleep(m.settle)
+        if p.poll() is not None:
+            return f"exited with {p.returncode} after start: {_tail(err)}"
+        self._ready_info = info
+        return None
+
+    def _wait_caught_up(self, p, out) -> tuple[float, bool]:
+        """Wait until the output has stopped growing for `quiet` seconds, or the monitor has
+        been (nearly) idle that long (it may keep printing unrelated system events). Returns
+        (seconds waited, settled)."""
+        quiet, step = self.args.quiet, 0.1
+        t0 = time.monotonic()
+        hist = []  # (time, size, cpu)
+        while time.monotonic() - t0 < self.args.catchup_timeout:
+            now = time.monotonic()
+            try:
+                size = os.stat(out).st_size
+            except OSError:
+                size = -1
+            cpu = read_cpu_ticks(p.pid)
+            if cpu is None or p.poll() is not None:
+                return now - t0, False
+            hist.append((now, size, cpu))
+            old = [h for h in hist if now - h[0] >= quiet]
+            if old:
+                ref = old[-1]
+                if ref[1] == size:
+                    return now - t0, True
+                # Idle: under 5% of one CPU over the window.
+                if (cpu - ref[2]) / CLK_TCK <= 0.05 * (now - ref[0]):
+                    return now - t0, True
+            time.sleep(step)
+        return time.monotonic() - t0, False
+
+    def run_monitor(self, m: Monitor, rnd: int) -> dict:
+        a = self.args
+        res = {"round": rnd, "monitor": m.name}
+        out = os.path.join(self.tmp, f"r{rnd}-{m.name}.out")
+        err = os.path.join(self.tmp, f"r{rnd}-{m.name}.err")
+        argv = resolve_argv(m, a.procwatch)
+        res["argv"] = argv
+        with open(out, "wb") as fo, open(err, "wb") as fe:
+            p = self._popen(argv, stdout=fo, stderr=fe)
+        self._ready_info = {}
+        try:
+            e = self._wait_ready(m, p, out, err)
+            if e:
+                res["error"] = e
+                return res
+            res.update(self._ready_info)
+            cpu0 = read_cpu_ticks(p.pid)
+            res.update(self.run_spawner())
+            res["catchup_s"], res["settled"] = self._wait_caught_up(p, out)
+            cpu1 = read_cpu_ticks(p.pid)
+            if cpu0 is None or cpu1 is None:
+                res["error"] = f"monitor died during the run: {_tail(err)}"
+            else:
+                res["cpu_s"] = (cpu1 - cpu0) / CLK_TCK
+        finally:
+            res["stopped_by"] = stop_process(p)
+            res["monitor_rc"] = p.returncode
+        if "error" in res:
+            return res
+        w = Workload(self.exe, os.path.basename(self.exe), a.count, res["pid"])
+        try:
+            res["counts"] = m.parse(out, err, w)
+        except Exception as ex:  # a parser bug must not lose the other monitors' results
+            res["error"] = f"parser failed: {ex!r}"
+        res["output_bytes"] = os.path.getsize(out)
+        if not a.keep_tmp:
+            for f in (out, err):
+                os.unlink(f)
+        return res
+
+
+def _tail(path: str, n: int = 300) -> str:
+    try:
+        with open(path, "r", errors="replace") as f:
+            return f.read()[-n:].strip().replace("\n", " | ")
+    except OSError:
+        return ""
+
+
+# --------------------------------------------------------------------------------------------
+# Summary
+
+
+METRICS = ["exec", "exit", "exact", "full_path", "named"]
+
+
+def derive(runs: list, monitors: list) -> dict:
+    """Per-run fractions and per-monitor medians and spreads."""
+    base_by_round = {r["round"]: r for r in runs if r["monitor"] == "none"}
+    for r in runs:
+        if r["monitor"] == "none" or "error" in r:
+            continue
+        c, n = r["counts"], r["spawned"]
+        for k in METRICS:
+            # Upper bounds can overshoot with unrelated unnamed processes in the window.
+            v = min(c[k], n) if c.get("bound") else c[k]
+            r[k] = v / n if n else None
+        r["lost"] = c.get("lost")
+        r["cpu_per_10k"] = r["cpu_s"] / n * 10000 if n else None
+        b = base_by_round.get(r["round"])
+        r["slowdown_vs_adjacent"] = r["wall_s"] / b["wall_s"] - 1 if b else None
+    base_walls = [r["wall_s"] for r in runs if r["monitor"] == "none"]
+    base_med = median(base_walls)
+    summary = {"none": {"wall_s": _stat(base_walls),
+                        "spawns_per_s": _stat([r["spawned"] / r["wall_s"]
+                                               for r in runs if r["monitor"] == "none"])}}
+    for m in monitors:
+        rs = [r for r in runs if r["monitor"] == m.name]
+        ok = [r for r in rs if "error" not in r]
+        s = {"runs": len(rs), "failed_runs": len(rs) - len(ok),
+             "errors": [r["error"] for r in rs if "error" in r],
+             "bound": bool(ok and ok[0]["counts"].get("bound")),
+             "source": next((r.get("source") for r in ok if r.get("source")), None)}
+        for k in METRICS + ["cpu_per_10k", "lost", "wall_s", "slowdown_vs_adjacent"]:
+            s[k] = _stat([r.get(k) for r in ok])
+        walls = [r["wall_s"] for r in ok]
+        s["slowdown"] = {"median": median(walls) / base_med - 1 if walls and base_med else None,
+                         "min": s["slowdown_vs_adjacent"]["min"],
+                         "max": s["slowdown_vs_adjacent"]["max"]}
+        summary[m.name] = s
+    return summary
+
+
+def _stat(xs):
+    xs = [x for x in xs if x is not None]
+    if not xs:
+        return {"median": None, "min": None, "max": None, "values": []}
+    return {"median": statistics.median(xs), "min": min(xs), "max": max(xs), "values": xs}
+
+
+def _fmt(st, scale=100.0, digits=1, prefix="") -> str:
+    if not st or st.get("median") is None:
+        return "-"
+    f = f"{{:.{digits}f}}"
+    med, lo, hi = (f.format(st[k] * scale) for k in ("median", "min", "max"))
+    return f"{prefix}{med} ({lo}–{hi})" if lo != hi else f"{prefix}{med}"
+
+
+def print_table(summary: dict, monitors: list, args, exe: str):
+    cols = ["monitor", "exec %", "exit %", "exact exe+argv %", "full path %", "named %",
+            "CPU s/10k", "slowdown %", "lost"]
+    rows = []
+    b = summary["none"]
+    rows.append(["none (baseline)", "", "", "", "", "", "",
+                 f"{_fmt(b['spawns_per_s'], 1, 0)} spawns/s", ""])
+    for m in monitors:
+        s = summary[m.name]
+        if s["runs"] == s["failed_runs"]:
+            rows.append([m.name, "failed: " + (s["errors"][0][:80] if s["errors"] else "?")]
+                        + [""] * 7)
+            continue
+        ub = "≤" if s["bound"] else ""
+        name = m.name + (f" [{s['source']}]" if s["source"] else "")
+        if s["failed_runs"]:
+            name += f" ({s['failed_runs']} failed)"
+        lost = _fmt(s["lost"], 1, 0) if s["lost"]["values"] else "n/a"
+        rows.append([name, _fmt(s["exec"], prefix=ub), _fmt(s["exit"], prefix=ub),
+                     _fmt(s["exact"]), _fmt(s["full_path"]), _fmt(s["named"]),
+                     _fmt(s["cpu_per_10k"], 1, 2), _fmt(s["slowdown"]), lost])
+    widths = [max(len(r[i]) for r in rows + [cols]) for i in range(len(cols))]
+    line = lambda r: "  ".join(c.ljust(widths[i]) for i, c in enumerate(r)).rstrip()
+    print()
+    print(f"Capture benchmark: {args.count} processes of {exe} from {args.workers} workers, "
+          f"{args.runs} runs each, interleaved. Cells: median (min–max) across runs.")
+    print(line(cols))
+    print(line(["-" * w for w in widths]))
+    for r in rows:
+        print(line(r))
+    print()
+    print("exec/exit %: workload events received / spawned (procwatch: by ppid, exact;"
+          " ≤ = peers have no ppid, so named + unnamed lines between the first and last workload"
+          " line, an upper bound). exact: exe == copy and argv == [copy, pw-i] (extrace -l:"
+          " exe + argv[1:]). CPU: monitor utime+stime during the run and its catch-up."
+          " slowdown: median wall / median baseline wall - 1 (spread: each run vs its round's"
+          " baseline).")
+
+
+def judge(summary: dict, monitors: list) -> list:
+    verdicts = []
+    for m in monitors:
+        if not m.targets:
+            continue
+        s = summary[m.name]
+        if s["runs"] == s["failed_runs"]:
+            verdicts.append((m.name, "all runs failed", None, "MISS"))
+            continue
+        for key, op, thr, which, text in TARGETS:
+            st = s[key]
+            v = st["median"] if which == "median" else (
+                st["min"] if op == ">=" else st["max"])
+            if v is None:
+                ok = False
+            else:
+                ok = v >= thr - 1e-12 if op == ">=" else v <= thr + 1e-12
+            unit = (f"{v:.2f} s" if key == "cpu_per_10k" else f"{v * 100:.1f}%") \
+                if v is not None else "-"
+            verdicts.append((m.name, f"{text} ({which}: {unit})", v, "PASS" if ok else "MISS"))
+    return verdicts
+
+
+# --------------------------------------------------------------------------------------------
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--build", default="build", help="build directory (procwatch, bench/pw_spawner)")
+    ap.add_argument("--procwatch", help="procwatch binary (default BUILD/procwatch)")
+    ap.add_argument("--spawner", help="spawner binary (default BUILD/bench/pw_spawner)")
+    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--count", type=int, default=20000)
+    ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--monitors", default=",".join(m.name for m in MONITORS if m.default),
+                    help="comma list; known: " + ", ".join(m.name for m in MONITORS))
+    ap.add_argument("--out", help="raw results JSON (default BUILD/bench-results.json)")
+    ap.add_argument("--quiet", type=float, default=1.5,
+                    help="seconds of no output growth (or idle CPU) that mean caught up")
+    ap.add_argument("--catchup-timeout", type=float, default=60.0)
+    ap.add_argument("--spawn-timeout", type=float, default=300.0)
+    ap.add_argument("--keep-tmp", action="store_true", help="keep the temp dir and outputs")
+    args = ap.parse_args()
+
+    args.procwatch = os.path.abspath(args.procwatch or os.path.join(args.build, "procwatch"))
+    args.spawner = os.path.abspath(args.spawner or os.path.join(args.build, "bench", "pw_spawner"))
+    args.out = args.out or os.path.join(args.build, "bench-results.json")
+    if not os.access(args.spawner, os.X_OK):
+        print(f"run_bench: {args.spawner} not found; build it first (make build)",
+              file=sys.stderr)
+        return 2
+    by_name = {m.name: m for m in MONITORS}
+    wanted = [n.strip() for n in args.monitors.split(",") if n.strip()]
+    unknown = [n for n in wanted if n not in by_name]
+    if unknown:
+        print(f"run_bench: unknown monitor(s) {unknown}; known: {list(by_name)}", file=sys.stderr)
+        return 2
+    monitors, skipped = [], {}
+    for n in wanted:
+        why = available(by_name[n], args.procwatch)
+        if why:
+            skipped[n] = why
+            print(f"run_bench: skipping {n}: {why}", flush=True)
+        else:
+            monitors.append(by_name[n])
+    if os.geteuid() != 0:
+        print("run_bench: not root; the netlink monitors will probably fail", file=sys.stderr)
+
+    # Turn SIGTERM into an exception so the finally clause stops children and removes the dir.
+    def on_term(signum, frame):
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, on_term)
+    bench = Bench(args)
+    runs = []
+    load_before = os.getloadavg()
+    t_start = time.monotonic()
+    try:
+        print(f"workload: {args.count} x {bench.exe} ({args.workers} workers), "
+              f"{args.runs} runs; monitors: {', '.join(m.name for m in monitors) or 'none'}; "
+              f"load average {load_before[0]:.2f}", flush=True)
+        for rnd in range(args.runs):
+            r = bench.run_baseline(rnd)
+            runs.append(r)
+            print(f"  run {rnd + 1}/{args.runs} baseline: {r['wall_s']:.2f} s "
+                  f"({r['spawned'] / r['wall_s']:.0f}/s)", flush=True)
+            for m in monitors:
+                r = bench.run_monitor(m, rnd)
+                runs.append(r)
+                if "error" in r:
+                    print(f"  run {rnd + 1}/{args.runs} {m.name}: FAILED: {r['error']}",
+                          flush=True)
+                else:
+                    c = r["counts"]
+                    print(f"  run {rnd + 1}/{args.runs} {m.name}: {r['wall_s']:.2f} s, "
+                          f"exec {c['exec']}, exit {c['exit']}, exact {c['exact']}, "
+                          f"cpu {r['cpu_s']:.2f} s, caught up in {r['catchup_s']:.1f} s"
+                          + ("" if r["settled"] else " (did not settle)"), flush=True)
+    except KeyboardInterrupt:
+        print("run_bench: interrupted", file=sys.stderr)
+        return 130
+    finally:
+        bench.cleanup()
+
+    summary = derive(runs, monitors)
+    print_table(summary, monitors, args, bench.exe)
+    verdicts = judge(summary, monitors)
+    if verdicts:
+        print()
+        print("Targets (2-core machine; a benchmark, not a test: a MISS does not fail the run):")
+        for name, text, _, v in verdicts:
+            print(f"  {v:4}  {name}: {text}")
+    load_after = os.getloadavg()
+    if max(load_before[0], load_after[0]) > 0.7:
+        print(f"\nnote: load average {load_before[0]:.2f} before, {load_after[0]:.2f} after: "
+              "other work was running, figures are noisy.")
+    result = {
+        "config": {k: getattr(args, k) for k in ("count", "workers", "runs", "quiet")},
+        "exe": bench.exe,
+        "machine": {"kernel": platform.release(), "cpus": os.cpu_count(),
+                    "loadavg_before": load_before, "loadavg_after": load_after},
+        "duration_s": time.monotonic() - t_start,
+        "monitors": [{"name": m.name, "argv": resolve_argv(m, args.procwatch), "note": m.note}
+                     for m in monitors],
+        "skipped": skipped,
+        "targets": [dict(zip(("metric", "op", "threshold", "judged_on", "text"), t))
+                    for t in TARGETS],
+        "verdicts": [{"monitor": n, "target": t, "value": v, "result": r}
+                     for n, t, v, r in verdicts],
+        "summary": summary,
+        "runs": runs,
+    }
+    os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
+    with open(args.out, "w") as f:
+        json.dump(result, f, indent=1)
+    print(f"\nraw results: {args.out} ({time.monotonic() - t_start:.0f} s)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
