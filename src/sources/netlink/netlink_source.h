@@ -1,0 +1,76 @@
+// NetlinkSource: the proc connector as an EventSource. One reader thread drains the socket,
+// decodes, and pushes batches to the queue; the only other work it does is the /proc capture
+// of a new exec (and the start time of a new fork), which cannot wait. start()/stop() from one
+// controlling thread; stats() from any thread. `reader` must outlive the source.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <mutex>
+#include <optional>
+#include <thread>
+
+#include "procfs/reader.h"
+#include "sources/event_source.h"
+#include "sources/netlink/cn_proc_decoder.h"
+#include "sources/netlink/netlink_socket.h"
+#include "sources/netlink/seq_tracker.h"
+
+namespace procwatch::netlink {
+
+struct NetlinkOptions {
+  size_t rcvbuf_bytes = size_t{64} << 20;
+  size_t batch_size = 64;  // datagrams per recvmmsg
+  bool no_enobufs = true;  // see netlink_source.cpp
+  // How long start() waits for the kernel's ack of the subscription. No ack is normal in a
+  // non-initial user/pid namespace (events may still come), so a timeout is not an error.
+  std::chrono::milliseconds ack_timeout{1000};
+};
+
+// The one-line message for a failed start(); EPERM/EACCES get the permission hint.
+Error start_error(const Error& cause);
+
+class NetlinkSource : public EventSource {
+ public:
+  explicit NetlinkSource(const procfs::ProcReader& reader, NetlinkOptions opts = {});
+  ~NetlinkSource() override;
+  NetlinkSource(const NetlinkSource&) = delete;
+  NetlinkSource& operator=(const NetlinkSource&) = delete;
+
+  const char* name() const override { return "netlink"; }
+  // Opens, subscribes, starts the reader thread and waits for the ack (see ack_timeout).
+  // A second start() while running is an error (EBUSY).
+  Result<bool> start(EventQueue& queue) override;
+  // Unsubscribes, closes and joins; the thread notices within ~50 ms. Idempotent.
+  void stop() override;
+  // events, lost, malformed, and counters: nlmsg_error noop overrun unknown_type bad_cn_id
+  // unknown_what truncated ack ack_error no_ack enobufs seq_gap recv_error foreign_sender
+  // msg_trunc exec_capture_missed fork_start_missed.
+  SourceStats stats() const override;
+
+  size_t rcvbuf_bytes() const { return rcvbuf_bytes_; }  // obtained, valid after start()
+
+ private:
+  void run(EventQueue* queue);
+
+  const procfs::ProcReader& reader_;
+  NetlinkOptions opts_;
+  std::optional<NetlinkSocket> sock_;
+  std::thread thread_;
+  std::atomic<bool> stop_{false};
+  size_t rcvbuf_bytes_ = 0;
+  uint32_t nonce_ = 0;
+
+  // Handshake between start() and the reader thread about the subscription ack.
+  std::mutex ack_mu_;
+  std::condition_variable ack_cv_;
+  bool ack_seen_ = false;
+  uint32_t ack_err_ = 0;
+
+  mutable std::mutex stats_mu_;
+  SourceStats stats_;
+};
+
+}  // namespace procwatch::netlink

@@ -1,0 +1,56 @@
+// Loss detection for the proc connector from per-CPU sequence numbers. Pure and
+// single-threaded (the reader thread owns one); no I/O, never throws on input.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <unordered_map>
+#include <unordered_set>
+
+#include "core/proc_event.h"
+
+namespace procwatch::netlink {
+
+// The kernel numbers proc connector messages per CPU (cn_msg.seq, a u32 that wraps) when the
+// listener takes all events. A jump on one CPU is the number of messages that never arrived.
+class SeqTracker {
+ public:
+  // Records seq as the latest on cpu; returns how many numbers were skipped since the previous
+  // one on that cpu. 0 for the first message on a cpu and for a repeat. A backward jump
+  // (more than 2^31 ahead modulo 2^32) is taken as a restarted counter: 0, and it re-bases.
+  uint64_t observe(uint32_t cpu, uint32_t seq);
+  bool seen(uint32_t cpu) const { return last_.count(cpu) != 0; }
+  size_t cpu_count() const { return last_.size(); }
+  template <class F>
+  void for_each_cpu(F&& f) const {
+    for (const auto& [cpu, seq] : last_) f(cpu);
+  }
+
+ private:
+  std::unordered_map<uint32_t, uint32_t> last_;
+};
+
+// Turns sequence gaps and ENOBUFS overruns into LostEvents so that each lost message is
+// counted once: a gap that follows an overrun on a CPU is the overrun's loss ("enobufs"),
+// any other gap is "seq_gap".
+class LossAccounting {
+ public:
+  // recv failed with ENOBUFS: the next gap on every CPU seen so far belongs to this overrun.
+  void on_overrun();
+  // Any proc connector message with a real cpu (events, acks, unknown kinds).
+  std::optional<LostEvent> on_message(uint32_t cpu, uint32_t seq);
+  // The socket was found empty. An overrun no gap has accounted for yet is reported now as a
+  // loss of 1 (a lower bound; the drop may be on a CPU whose next message is far off or
+  // that was never seen). That 1 is then taken off the overrun's next gap.
+  std::optional<LostEvent> on_drained();
+
+  const SeqTracker& tracker() const { return tracker_; }
+
+ private:
+  SeqTracker tracker_;
+  std::unordered_set<uint32_t> pending_;  // cpus whose next gap belongs to an overrun
+  bool overrun_unreported_ = false;
+  uint64_t credit_ = 0;  // already reported by on_drained, to subtract from a pending gap
+};
+
+}  // namespace procwatch::netlink
