@@ -1,0 +1,429 @@
+#include "procfs/reader.h"
+
+#include <gtest/gtest.h>
+#include <pwd.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <climits>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "core/clock.h"
+
+namespace procwatch::procfs {
+namespace {
+
+const std::string kRoot = std::string(PROCWATCH_FIXTURES) + "/proc/basic";
+const std::string kNginxId = "e0c17843ec9840607f278476c238603ec62ba018b8a9fd70a426327ba3d7cb6a";
+const std::string kSession = "/user.slice/user-1000.slice/session-3.scope";
+
+std::string expected_user(uint32_t uid) {
+  passwd* pw = getpwuid(uid);
+  return pw != nullptr ? pw->pw_name : std::to_string(uid);
+}
+
+struct Expected {
+  int32_t pid;
+  uint64_t start;
+  int32_t ppid;
+  uint64_t parent_start;
+  std::string comm;
+  std::string exe;
+  bool deleted;
+  std::vector<std::string> argv;
+  uint32_t uid;
+  std::string cgroup;
+  std::string container;
+  std::string context;
+  uint32_t threads;
+  bool incomplete;
+};
+
+// The table of tests/fixtures/proc/README.md.
+const std::vector<Expected>& fixture_table() {
+  static const std::vector<Expected> t = {
+      {1, 4, 0, 0, "systemd", "/usr/lib/systemd/systemd", false, {"/sbin/init"}, 0,
+       "/init.scope", "", "system_u:system_r:init_t:s0", 1, false},
+      {2, 4, 0, 0, "kthreadd", "", false, {}, 0, "/", "", "", 1, false},
+      {9, 5, 2, 4, "kworker/0:1-events", "", false, {}, 0, "/", "", "", 1, false},
+      {612, 1520, 1, 4, "sshd", "/usr/sbin/sshd", false,
+       {"sshd: /usr/sbin/sshd -D [listener] 0 of 10-100 startups"}, 0,
+       "/system.slice/ssh.service", "", "/usr/sbin/sshd (enforce)", 1, false},
+      {1021, 88210, 612, 1520, "sshd", "/usr/sbin/sshd", false, {"sshd: alice@pts/0"}, 1000,
+       kSession, "", "", 1, false},
+      {1022, 88245, 1021, 88210, "bash", "/usr/bin/bash", false, {"-bash"}, 1000, kSession, "",
+       "", 1, false},
+      {1100, 90310, 1022, 88245, "python3", "/usr/bin/python3.11", false,
+       {"python3", "/home/alice/bin/report.py", "--since", "yesterday"}, 1000, kSession, "", "",
+       4, false},
+      {1200, 90100, 1022, 88245, "make", "", false, {}, 1000, kSession, "", "", 1, true},
+      {1300, 90500, 1022, 88245, "evil) (name", "/home/alice/bin/evil) (name", false,
+       {"./evil) (name", "two words"}, 1000, kSession, "", "", 1, false},
+      {1400, 91000, 1100, 90310, "payload", "/tmp/.x9f3kq/payload", false,
+       {"/tmp/.x9f3kq/payload", "-c", "beacon"}, 1000, kSession, "", "", 1, false},
+      {2290, 2410, 1, 4, "containerd-shim", "/usr/bin/containerd-shim-runc-v2", false,
+       {"/usr/bin/containerd-shim-runc-v2", "-namespace", "moby", "-id", kNginxId, "-address",
+        "/run/containerd/containerd.sock"},
+       0, "/system.slice/containerd.service", "", "", 10, false},
+      {2310, 2460, 2290, 2410, "nginx", "/usr/sbin/nginx", false, {"nginx", "-g", "daemon off;"},
+       0, "/system.slice/docker-" + kNginxId + ".scope", kNginxId, "", 1, false},
+      {3050, 3100, 1, 4, "agent", "/opt/app/bin/agent", true,
+       {"/opt/app/bin/agent", "--config", "/etc/agent.yaml"}, 0, "/system.slice/agent.service",
+       "", "", 1, false},
+  };
+  return t;
+}
+
+void expect_matches(const ProcInfo& p, const Expected& e) {
+  SCOPED_TRACE("pid " + std::to_string(e.pid));
+  EXPECT_EQ(p.key.pid, e.pid);
+  EXPECT_EQ(p.key.start_time, e.start);
+  EXPECT_EQ(p.ppid, e.ppid);
+  EXPECT_EQ(p.parent_start_time, e.parent_start);
+  EXPECT_EQ(p.comm, e.comm);
+  EXPECT_EQ(p.exe, e.exe);
+  EXPECT_EQ(p.exe_deleted, e.deleted);
+  EXPECT_EQ(p.argv, e.argv);
+  EXPECT_FALSE(p.argv_truncated);
+  EXPECT_TRUE(p.ids_known);
+  EXPECT_EQ(p.uid, e.uid);
+  EXPECT_EQ(p.euid, e.uid);
+  EXPECT_EQ(p.gid, e.uid);
+  EXPECT_EQ(p.egid, e.uid);
+  EXPECT_EQ(p.user, expected_user(e.uid));
+  EXPECT_EQ(p.cgroup, e.cgroup);
+  EXPECT_EQ(p.container_id, e.container);
+  EXPECT_EQ(p.context, e.context);
+  EXPECT_EQ(p.threads, e.threads);
+  EXPECT_EQ(p.incomplete, e.incomplete);
+  EXPECT_TRUE(p.tree.empty());
+}
+
+uint64_t expected_start_ns(uint64_t ticks) {
+  const uint64_t hz = uint64_t(clock_ticks_per_second());
+  const uint64_t m = monotonic_ns(), b_now = boottime_ns();  // boottime >= monotonic
+  const uint64_t suspended = b_now > m ? b_now - m : 0;
+  const uint64_t b = ticks * 1000000000ull / hz;
+  return b > suspended ? b - suspended : 0;
+}
+
+TEST(ProcReaderFixture, ListPids) {
+  ProcReader r(kRoot);
+  auto pids = r.list_pids();
+  std::sort(pids.begin(), pids.end());
+  EXPECT_EQ(pids, (std::vector<int32_t>{1, 2, 9, 612, 1021, 1022, 1100, 1200, 1300, 1400, 2290,
+                                        2310, 3050}));
+  EXPECT_TRUE(ProcReader("/nonexistent/procwatch").list_pids().empty());
+}
+
+TEST(ProcReaderFixture, ReadProcessEachDocumentedProcess) {
+  ProcReader r(kRoot);
+  for (const Expected& e : fixture_table()) {
+    auto p = r.read_process(e.pid);
+    ASSERT_TRUE(p.has_value()) << e.pid;
+    expect_matches(*p, e);
+  }
+  EXPECT_EQ(r.user_name(0), "root");
+}
+
+TEST(ProcReaderFixture, ScanReturnsTheWholeTree) {
+  ProcReader r(kRoot, ReadLimits{});
+  auto all = r.scan();
+  ASSERT_EQ(all.size(), fixture_table().size());
+  std::sort(all.begin(), all.end(), [](auto& a, auto& b) { return a.key < b.key; });
+  for (size_t i = 0; i < all.size(); ++i) expect_matches(all[i], fixture_table()[i]);
+}
+
+TEST(ProcReaderFixture, StartNsIsMonotonicTimeOfTheTicks) {
+  ProcReader r(kRoot);
+  auto p = r.read_process(1400);
+  ASSERT_TRUE(p);
+  const uint64_t want = expected_start_ns(91000);
+  // The suspended-time offset is sampled at two slightly different moments.
+  EXPECT_NEAR(double(p->start_ns), double(want), 5e6);
+  EXPECT_GT(p->start_ns, 0u);
+}
+
+TEST(ProcReaderFixture, CaptureExec) {
+  ProcReader r(kRoot);
+  ExecCapture c = r.capture_exec(1300);
+  EXPECT_EQ(c.exe, "/home/alice/bin/evil) (name");
+  EXPECT_FALSE(c.exe_deleted);
+  EXPECT_EQ(c.argv, (std::vector<std::string>{"./evil) (name", "two words"}));
+  EXPECT_FALSE(c.argv_truncated);
+  EXPECT_EQ(c.start_time, 90500u);
+  EXPECT_EQ(c.ppid, 1022);
+  EXPECT_EQ(c.comm, "evil) (name");
+  // Only exe, cmdline and stat are read on this path.
+  EXPECT_FALSE(c.uid.has_value());
+  EXPECT_FALSE(c.cgroup.has_value());
+
+  ExecCapture d = r.capture_exec(3050);
+  EXPECT_EQ(d.exe, "/opt/app/bin/agent");
+  EXPECT_TRUE(d.exe_deleted);
+
+  ExecCapture z = r.capture_exec(1200);  // zombie: stat only
+  EXPECT_FALSE(z.exe.has_value());
+  EXPECT_FALSE(z.argv.has_value());
+  EXPECT_EQ(z.start_time, 90100u);
+  EXPECT_EQ(z.comm, "make");
+
+  ExecCapture gone = r.capture_exec(4242);
+  EXPECT_FALSE(gone.exe || gone.argv || gone.start_time || gone.ppid || gone.comm);
+}
+
+TEST(ProcReaderFixture, ReadStartTime) {
+  ProcReader r(kRoot);
+  EXPECT_EQ(r.read_start_time(1100), 90310u);
+  EXPECT_EQ(r.read_start_time(1300), 90500u);
+  EXPECT_EQ(r.read_start_time(4242), std::nullopt);
+}
+
+TEST(ProcReaderFixture, MissingProcess) {
+  ProcReader r(kRoot);
+  EXPECT_FALSE(r.read_process(4242).has_value());
+  auto f = r.read_file(4242, "stat");
+  ASSERT_FALSE(f.ok());
+  EXPECT_EQ(f.error().errnum, ENOENT);
+  EXPECT_NE(f.error().message.find("/4242/stat"), std::string::npos) << f.error().message;
+}
+
+TEST(ProcReaderFixture, ReadFileHonoursMaxBytes) {
+  ProcReader r(kRoot);
+  auto f = r.read_file(1100, "cmdline");
+  ASSERT_TRUE(f.ok());
+  EXPECT_EQ(*f, std::string("python3\0/home/alice/bin/report.py\0--since\0yesterday\0", 52));
+  auto g = r.read_file(1100, "cmdline", 7);
+  ASSERT_TRUE(g.ok());
+  EXPECT_EQ(*g, "python3");
+}
+
+TEST(ProcReaderFixture, BaseValuesAreKept) {
+  ProcReader r(kRoot);
+  ExecCapture base;
+  base.start_time = 90310;
+  base.exe = "/usr/bin/python3.12";
+  base.argv = std::vector<std::string>{"python3", "-m", "http.server"};
+  base.argv_truncated = true;
+  base.ppid = 1;
+  base.uid = 5;
+  base.euid = 6;
+  base.gid = 7;
+  base.egid = 8;
+  auto p = r.read_process(1100, &base);
+  ASSERT_TRUE(p);
+  EXPECT_EQ(p->key, (ProcKey{1100, 90310}));
+  EXPECT_EQ(p->exe, "/usr/bin/python3.12");
+  EXPECT_EQ(p->argv, *base.argv);
+  EXPECT_TRUE(p->argv_truncated);
+  EXPECT_EQ(p->ppid, 1);
+  EXPECT_EQ(p->parent_start_time, 4u);
+  EXPECT_EQ(p->uid, 5u);
+  EXPECT_EQ(p->euid, 6u);
+  EXPECT_EQ(p->gid, 7u);
+  EXPECT_EQ(p->egid, 8u);
+  EXPECT_TRUE(p->ids_known);
+  EXPECT_EQ(p->user, expected_user(5));
+  // The rest comes from the tree.
+  EXPECT_EQ(p->comm, "python3");
+  EXPECT_EQ(p->cgroup, kSession);
+  EXPECT_EQ(p->threads, 4u);
+  EXPECT_FALSE(p->incomplete);
+
+  // Partial ids: the missing ones are read from status.
+  ExecCapture some;
+  some.uid = 42;
+  auto q = r.read_process(2310, &some);
+  ASSERT_TRUE(q);
+  EXPECT_EQ(q->uid, 42u);
+  EXPECT_EQ(q->euid, 0u);
+  EXPECT_TRUE(q->ids_known);
+  EXPECT_EQ(q->exe, "/usr/sbin/nginx");
+  EXPECT_EQ(q->container_id, kNginxId);
+}
+
+TEST(ProcReaderFixture, ReusedPidOrVanishedProcessGivesOnlyTheBase) {
+  ProcReader r(kRoot);
+  ExecCapture base;
+  base.start_time = 99999;  // pid 1100 now belongs to another process
+  base.exe = "/usr/bin/true";
+  base.argv = std::vector<std::string>{"true"};
+  base.cgroup = "/system.slice/docker-" + kNginxId + ".scope";
+  auto p = r.read_process(1100, &base);
+  ASSERT_TRUE(p);
+  EXPECT_TRUE(p->incomplete);
+  EXPECT_EQ(p->key, (ProcKey{1100, 99999}));
+  EXPECT_EQ(p->exe, "/usr/bin/true");
+  EXPECT_EQ(p->argv, std::vector<std::string>{"true"});
+  EXPECT_EQ(p->comm, "");  // not python3's
+  EXPECT_FALSE(p->ids_known);
+  EXPECT_EQ(p->container_id, kNginxId);
+
+  base.start_time = 5;
+  auto q = r.read_process(4242, &base);
+  ASSERT_TRUE(q);
+  EXPECT_TRUE(q->incomplete);
+  EXPECT_EQ(q->key, (ProcKey{4242, 5}));
+  EXPECT_EQ(q->exe, "/usr/bin/true");
+}
+
+TEST(ProcReaderFixture, ArgvLimits) {
+  ProcReader few_args(kRoot, ReadLimits{2, 4096});
+  auto p = few_args.read_process(2290);
+  ASSERT_TRUE(p);
+  EXPECT_EQ(p->argv,
+            (std::vector<std::string>{"/usr/bin/containerd-shim-runc-v2", "-namespace"}));
+  EXPECT_TRUE(p->argv_truncated);
+  EXPECT_FALSE(p->incomplete);
+
+  ProcReader few_bytes(kRoot, ReadLimits{256, 10});
+  auto q = few_bytes.read_process(1100);
+  ASSERT_TRUE(q);
+  EXPECT_EQ(q->argv, (std::vector<std::string>{"python3", "/ho"}));
+  EXPECT_TRUE(q->argv_truncated);
+  ExecCapture c = few_bytes.capture_exec(1100);
+  EXPECT_EQ(c.argv, q->argv);
+  EXPECT_TRUE(c.argv_truncated);
+
+  ProcReader exact(kRoot, ReadLimits{4, 48});  // python3's argv is 4 args, 48 bytes
+  auto e = exact.read_process(1100);
+  ASSERT_TRUE(e);
+  EXPECT_EQ(e->argv.size(), 4u);
+  EXPECT_FALSE(e->argv_truncated);
+}
+
+TEST(ProcReaderFixture, TrailingSlashInRoot) {
+  ProcReader r(kRoot + "/");
+  EXPECT_EQ(r.root(), kRoot);
+  EXPECT_EQ(r.read_start_time(2310), 2460u);
+}
+
+// --- live /proc ---------------------------------------------------------------------------
+
+std::string self_exe() {
+  char buf[PATH_MAX];
+  ssize_t n = readlink("/proc/self/exe", buf, sizeof buf);
+  return n > 0 ? std::string(buf, size_t(n)) : std::string();
+}
+
+// Field 22 of /proc/self/stat parsed independently of parse_stat.
+uint64_t self_start_ticks() {
+  std::ifstream f("/proc/self/stat");
+  std::string line;
+  std::getline(f, line);
+  std::istringstream rest(line.substr(line.rfind(')') + 2));
+  std::string tok;
+  for (int field = 3; field <= 22; ++field) rest >> tok;
+  return std::stoull(tok);
+}
+
+TEST(ProcReaderLive, OwnProcess) {
+  ProcReader r;
+  EXPECT_EQ(r.root(), "/proc");
+  auto p = r.read_process(getpid());
+  ASSERT_TRUE(p);
+  EXPECT_EQ(p->key.pid, getpid());
+  EXPECT_EQ(p->key.start_time, self_start_ticks());
+  EXPECT_EQ(p->exe, self_exe());
+  EXPECT_FALSE(p->exe.empty());
+  EXPECT_FALSE(p->exe_deleted);
+  ASSERT_FALSE(p->argv.empty());
+  EXPECT_EQ(p->argv[0], program_invocation_name);
+  EXPECT_EQ(p->ppid, getppid());
+  EXPECT_TRUE(p->ids_known);
+  EXPECT_EQ(p->uid, getuid());
+  EXPECT_EQ(p->euid, geteuid());
+  EXPECT_EQ(p->gid, getgid());
+  EXPECT_EQ(p->egid, getegid());
+  EXPECT_EQ(p->user, expected_user(getuid()));
+  EXPECT_FALSE(p->incomplete);
+  EXPECT_FALSE(p->cgroup.empty());
+  EXPECT_GE(p->threads, 1u);
+  EXPECT_GT(p->start_ns, 0u);
+  EXPECT_LE(p->start_ns, monotonic_ns());
+  EXPECT_EQ(p->parent_start_time, r.read_start_time(getppid()));
+
+  ExecCapture c = r.capture_exec(getpid());
+  EXPECT_EQ(c.exe, p->exe);
+  EXPECT_EQ(c.argv, p->argv);
+  EXPECT_EQ(c.start_time, p->key.start_time);
+  EXPECT_EQ(c.ppid, getppid());
+  EXPECT_EQ(r.read_start_time(getpid()), p->key.start_time);
+}
+
+TEST(ProcReaderLive, ScanFindsThisProcess) {
+  ProcReader r;
+  auto all = r.scan();
+  auto it = std::find_if(all.begin(), all.end(),
+                         [](const ProcInfo& p) { return p.key.pid == getpid(); });
+  ASSERT_NE(it, all.end());
+  EXPECT_EQ(it->exe, self_exe());
+  EXPECT_GT(all.size(), 1u);
+}
+
+TEST(ProcReaderLive, ZombieIsIncomplete) {
+  pid_t child = fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) _exit(3);
+  ProcReader r;
+  // Not reaped yet: wait until the kernel shows it as a zombie.
+  std::optional<ProcInfo> p;
+  for (int i = 0; i < 500; ++i) {
+    auto st = r.read_file(child, "stat");
+    if (st.ok() && st->find(") Z ") != std::string::npos) {
+      p = r.read_process(child);
+      break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+  int status = 0;
+  waitpid(child, &status, 0);
+  ASSERT_TRUE(p) << "child never became a zombie";
+  EXPECT_TRUE(p->incomplete);
+  EXPECT_TRUE(p->exe.empty());
+  EXPECT_TRUE(p->argv.empty());
+  EXPECT_EQ(p->ppid, getpid());
+  EXPECT_TRUE(p->ids_known);
+  EXPECT_FALSE(r.read_process(child).has_value());  // reaped: gone
+}
+
+TEST(ProcReaderLive, KernelThreadIsComplete) {
+  ProcReader r;
+  auto comm = r.read_file(2, "comm");
+  if (!comm.ok() || *comm != "kthreadd\n") {
+    GTEST_SKIP() << "pid 2 is not kthreadd here (pid namespace without kernel threads)";
+  }
+  auto p = r.read_process(2);
+  ASSERT_TRUE(p);
+  EXPECT_EQ(p->comm, "kthreadd");
+  EXPECT_TRUE(p->exe.empty());
+  EXPECT_TRUE(p->argv.empty());
+  EXPECT_FALSE(p->incomplete);
+}
+
+TEST(ProcReaderLive, ConcurrentReadsShareTheUserCache) {
+  ProcReader r;
+  std::vector<std::thread> ts;
+  std::vector<std::string> names(4);
+  for (int i = 0; i < 4; ++i) {
+    ts.emplace_back([&, i] {
+      for (int k = 0; k < 50; ++k) {
+        auto p = r.read_process(getpid());
+        if (p) names[size_t(i)] = p->user;
+      }
+    });
+  }
+  for (auto& t : ts) t.join();
+  for (const auto& n : names) EXPECT_EQ(n, expected_user(getuid()));
+}
+
+}  // namespace
+}  // namespace procwatch::procfs
