@@ -1,0 +1,414 @@
+#include "rules/config.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <map>
+#include <set>
+#include <sstream>
+
+#include "rules/matcher.h"
+
+namespace procwatch::rules {
+
+namespace {
+
+constexpr SelectorKind kYamlSelectors[] = {
+    SelectorKind::kName,    SelectorKind::kExe,       SelectorKind::kArgs,
+    SelectorKind::kUser,    SelectorKind::kUid,       SelectorKind::kGroup,
+    SelectorKind::kGid,     SelectorKind::kEuid,      SelectorKind::kEgid,
+    SelectorKind::kContext, SelectorKind::kCgroup,    SelectorKind::kContainer,
+    SelectorKind::kTree,    SelectorKind::kParent};
+
+std::optional<uint32_t> parse_u32(std::string_view s) {
+  if (s.empty() || s.size() > 10) return std::nullopt;
+  uint64_t v = 0;
+  for (char c : s) {
+    if (c < '0' || c > '9') return std::nullopt;
+    v = v * 10 + uint64_t(c - '0');
+  }
+  if (v > 0xffffffffull) return std::nullopt;
+  return uint32_t(v);
+}
+
+}  // namespace
+
+std::optional<SelectorKind> yaml_selector_kind(std::string_view key) {
+  for (auto k : kYamlSelectors) {
+    if (selector_key(k) == key) return k;
+  }
+  return std::nullopt;
+}
+
+std::string yaml_selector_keys() {
+  std::string out;
+  for (auto k : kYamlSelectors) {
+    if (!out.empty()) out += ", ";
+    out += selector_key(k);
+  }
+  return out;
+}
+
+Result<Selector> make_selector(SelectorKind kind, std::string_view written,
+                               const IdResolver& ids) {
+  Selector sel;
+  sel.kind = kind;
+  std::string_view v = written;
+  if (!v.empty() && v.front() == '!') {
+    sel.negate = true;
+    v.remove_prefix(1);
+  }
+  sel.value = std::string(v);
+  std::string key(selector_key(kind));
+  if (v.empty()) return make_error("empty value for '" + key + "'");
+  auto need_number = [&]() -> Result<Selector> {
+    auto n = parse_u32(v);
+    if (!n) return make_error("'" + key + "' expects a number, got '" + sel.value + "'");
+    sel.id = *n;
+    return sel;
+  };
+  auto user_id = [&](bool name_fallback) -> Result<Selector> {
+    if (auto n = parse_u32(v)) {
+      sel.id = *n;
+      return sel;
+    }
+    if (ids.user_to_uid) {
+      if (auto id = ids.user_to_uid(sel.value)) {
+        sel.id = *id;
+        return sel;
+      }
+    }
+    if (name_fallback) return sel;  // compared with ProcInfo::user
+    return make_error("unknown user '" + sel.value + "' for '" + key + "'");
+  };
+  auto group_id = [&]() -> Result<Selector> {
+    if (auto n = parse_u32(v)) {
+      sel.id = *n;
+      return sel;
+    }
+    if (ids.group_to_gid) {
+      if (auto id = ids.group_to_gid(sel.value)) {
+        sel.id = *id;
+        return sel;
+      }
+    }
+    return make_error("unknown group '" + sel.value + "' for '" + key + "'");
+  };
+  switch (kind) {
+    case SelectorKind::kArgs: {
+      auto re = PosixRegex::compile(sel.value);
+      if (!re) return make_error("bad regex '" + sel.value + "': " + re.error().message);
+      sel.regex = *re;
+      return sel;
+    }
+    case SelectorKind::kUser: return user_id(true);
+    case SelectorKind::kEuid: return user_id(false);
+    case SelectorKind::kUid:
+    case SelectorKind::kGid: return need_number();
+    case SelectorKind::kGroup:
+    case SelectorKind::kEgid: return group_id();
+    case SelectorKind::kPpid:
+    case SelectorKind::kMinVsz:
+    case SelectorKind::kMinRss:
+    case SelectorKind::kMinPcpu: {
+      char* end = nullptr;
+      sel.number = std::strtod(sel.value.c_str(), &end);
+      if (end == sel.value.c_str() || *end != '\0') {
+        return make_error("'" + key + "' expects a number, got '" + sel.value + "'");
+      }
+      return sel;
+    }
+    default: return sel;
+  }
+}
+
+namespace {
+
+struct ConfigError {
+  YAML::Mark mark;
+  std::string message;
+};
+
+[[noreturn]] void fail(const YAML::Node& at, std::string message) {
+  throw ConfigError{at.Mark(), std::move(message)};
+}
+
+std::string type_name(const YAML::Node& n) {
+  switch (n.Type()) {
+    case YAML::NodeType::Null: return "nothing";
+    case YAML::NodeType::Scalar: return "a string '" + n.Scalar() + "'";
+    case YAML::NodeType::Sequence: return "a list";
+    case YAML::NodeType::Map: return "a map";
+    default: return "an undefined value";
+  }
+}
+
+std::string join(const std::vector<std::string>& v) {
+  std::string out;
+  for (const auto& s : v) {
+    if (!out.empty()) out += ", ";
+    out += s;
+  }
+  return out;
+}
+
+class Parser {
+ public:
+  explicit Parser(const IdResolver& ids) : ids_(ids) {}
+
+  Config parse_root(const YAML::Node& root) {
+    Config cfg;
+    if (root.IsNull()) fail(root, "empty config (expected a map with 'rules' and/or 'cpu')");
+    auto keys = check_map(root, "config", {"rules", "cpu"});
+    if (auto it = keys.find("rules"); it != keys.end()) {
+      const YAML::Node& rules = it->second.second;
+      if (!rules.IsSequence()) {
+        fail(rules, "'rules' must be a list of rules, got " + type_name(rules));
+      }
+      std::map<std::string, YAML::Mark> names;
+      for (const auto& rn : rules) {
+        YAML::Node name_node;
+        Rule r = parse_rule(rn, name_node);
+        if (auto prev = names.find(r.name); prev != names.end()) {
+          fail(name_node, "duplicate rule name '" + r.name + "' (first defined at line " +
+                              std::to_string(prev->second.line + 1) + ")");
+        }
+        names.emplace(r.name, name_node.Mark());
+        cfg.rules.push_back(std::move(r));
+      }
+    }
+    if (auto it = keys.find("cpu"); it != keys.end()) {
+      cfg.cpu = parse_cpu(it->second.second);
+      auto clash = std::find_if(cfg.rules.begin(), cfg.rules.end(),
+                                [](const Rule& r) { return r.name == kCpuRuleName; });
+      if (clash != cfg.rules.end()) {
+        throw ConfigError{to_mark(clash->mark),
+                          "rule name 'cpu' is taken by the cpu section (expected another name)"};
+      }
+    }
+    return cfg;
+  }
+
+ private:
+  using KeyMap = std::map<std::string, std::pair<YAML::Node, YAML::Node>>;
+
+  static YAML::Mark to_mark(SourceMark m) {
+    YAML::Mark mark;
+    mark.line = m.line - 1;
+    mark.column = m.column - 1;
+    return mark;
+  }
+
+  // Checks n is a map with only known, unique, string keys; returns key -> (key node, value).
+  KeyMap check_map(const YAML::Node& n, const std::string& what,
+                   const std::vector<std::string>& allowed, const char* noun = "key") {
+    if (!n.IsMap()) fail(n, what + " must be a map, got " + type_name(n));
+    KeyMap out;
+    for (auto it = n.begin(); it != n.end(); ++it) {
+      const YAML::Node k = it->first;
+      if (!k.IsScalar()) fail(k, "a " + std::string(noun) + " in " + what + " must be a string");
+      const std::string& key = k.Scalar();
+      if (std::find(allowed.begin(), allowed.end(), key) == allowed.end()) {
+        fail(k, "unknown " + std::string(noun) + " '" + key + "' in " + what +
+                    " (expected one of: " + join(allowed) + ")");
+      }
+      if (out.count(key)) fail(k, "duplicate " + std::string(noun) + " '" + key + "' in " + what);
+      out.emplace(key, std::make_pair(k, YAML::Node(it->second)));
+    }
+    return out;
+  }
+
+  static std::string scalar(const YAML::Node& v, const std::string& key) {
+    if (!v.IsScalar()) fail(v, "'" + key + "' expects a string, got " + type_name(v));
+    const std::string& tag = v.Tag();
+    if (!tag.empty() && tag != "?" && tag != "!") {
+      fail(v, "'" + tag + "' is read as a YAML tag (quote the value, e.g. \"" + tag + "\")");
+    }
+    return v.Scalar();
+  }
+
+  template <class T>
+  static T checked(const Result<T>& r, const YAML::Node& at) {
+    if (!r) fail(at, r.error().message);
+    return r.value();
+  }
+
+  static std::vector<std::string> string_list(const YAML::Node& v, const std::string& key) {
+    if (!v.IsSequence()) fail(v, "'" + key + "' expects a list of strings, got " + type_name(v));
+    std::vector<std::string> out;
+    for (const auto& e : v) out.push_back(scalar(e, key + " entry"));
+    return out;
+  }
+
+  static double positive_number(const YAML::Node& v, const std::string& key) {
+    std::string s = scalar(v, key);
+    char* end = nullptr;
+    errno = 0;
+    double d = std::strtod(s.c_str(), &end);
+    if (s.empty() || end != s.c_str() + s.size() || errno != 0 || !(d > 0) || d > 1e9) {
+      fail(v, "'" + key + "' expects a positive number, got '" + s + "'");
+    }
+    return d;
+  }
+
+  static Severity severity(const YAML::Node& v) {
+    std::string s = scalar(v, "severity");
+    if (s == "warning") return Severity::kWarning;
+    if (s == "critical") return Severity::kCritical;
+    fail(v, "bad severity '" + s + "' (expected warning or critical)");
+  }
+
+  Rule parse_rule(const YAML::Node& n, YAML::Node& name_node) {
+    Rule r;
+    r.mark = {n.Mark().line + 1, n.Mark().column + 1};
+    auto keys = check_map(n, "a rule",
+                          {"name", "description", "match", "count", "severity", "for", "per",
+                           "per_expect"});
+    auto name = keys.find("name");
+    if (name == keys.end()) fail(n, "rule has no 'name' (expected name: <text>)");
+    name_node = name->second.second;
+    r.name = scalar(name_node, "name");
+    if (r.name.empty()) fail(name_node, "empty rule name");
+    std::string where = "rule '" + r.name + "'";
+    auto match = keys.find("match");
+    if (match == keys.end()) {
+      fail(n, where + " has no 'match' (expected a map of selectors; {} matches every process)");
+    }
+    const YAML::Node& m = match->second.second;
+    if (!m.IsMap()) fail(m, "'match' of " + where + " must be a map, got " + type_name(m));
+    for (auto it = m.begin(); it != m.end(); ++it) {
+      const YAML::Node k = it->first;
+      std::string key = k.IsScalar() ? k.Scalar() : "";
+      auto kind = yaml_selector_kind(key);
+      if (!kind) {
+        fail(k, "unknown selector '" + key + "' (expected one of: " + yaml_selector_keys() + ")");
+      }
+      for (const auto& prev : r.match) {
+        if (prev.kind == *kind) fail(k, "duplicate selector '" + key + "' in " + where);
+      }
+      const YAML::Node v = it->second;
+      std::string value = scalar(v, key);
+      r.match.push_back(checked(make_selector(*kind, value, ids_), v));
+    }
+    if (auto it = keys.find("count"); it != keys.end()) {
+      r.count = checked(parse_nagios_range(scalar(it->second.second, "count")), it->second.second);
+    } else {
+      r.count = parse_nagios_range("1:").value();
+    }
+    if (auto it = keys.find("severity"); it != keys.end()) r.severity = severity(it->second.second);
+    if (auto it = keys.find("for"); it != keys.end()) {
+      r.for_duration = checked(parse_duration(scalar(it->second.second, "for")), it->second.second);
+    }
+    if (auto it = keys.find("description"); it != keys.end()) {
+      r.description = scalar(it->second.second, "description");
+    }
+    if (auto it = keys.find("per"); it != keys.end()) {
+      std::string p = scalar(it->second.second, "per");
+      if (p == "user") {
+        r.per = PerKey::kUser;
+      } else if (p == "container") {
+        r.per = PerKey::kContainer;
+      } else if (p == "tree") {
+        r.per = PerKey::kTree;
+      } else if (p != "none") {
+        fail(it->second.second, "bad 'per' value '" + p + "' (expected user, container, tree or none)");
+      }
+    }
+    if (auto it = keys.find("per_expect"); it != keys.end()) {
+      if (r.per == PerKey::kNone) fail(it->second.first, "'per_expect' needs 'per' in " + where);
+      r.per_expect = string_list(it->second.second, "per_expect");
+    }
+    return r;
+  }
+
+  CpuConfig parse_cpu(const YAML::Node& n) {
+    CpuConfig c;
+    c.mark = {n.Mark().line + 1, n.Mark().column + 1};
+    auto keys = check_map(n, "cpu",
+                          {"max_percent", "window", "lifetime_max_percent", "min_age", "exempt",
+                           "severity", "for"});
+    auto dur = [&](const char* key, std::chrono::milliseconds& out) {
+      if (auto it = keys.find(key); it != keys.end()) {
+        out = checked(parse_duration(scalar(it->second.second, key)), it->second.second);
+      }
+    };
+    if (auto it = keys.find("max_percent"); it != keys.end()) {
+      c.max_percent = positive_number(it->second.second, "max_percent");
+    }
+    if (auto it = keys.find("lifetime_max_percent"); it != keys.end()) {
+      c.lifetime_max_percent = positive_number(it->second.second, "lifetime_max_percent");
+    }
+    if (!c.max_percent && !c.lifetime_max_percent) {
+      fail(n, "cpu needs 'max_percent' or 'lifetime_max_percent'");
+    }
+    dur("window", c.window);
+    if (c.window.count() == 0) fail(keys.at("window").second, "'window' must be longer than 0s");
+    dur("min_age", c.min_age);
+    dur("for", c.for_duration);
+    if (auto it = keys.find("severity"); it != keys.end()) c.severity = severity(it->second.second);
+    if (auto it = keys.find("exempt"); it != keys.end()) {
+      auto ek = check_map(it->second.second, "cpu exempt", {"users", "names", "trees", "uid_min"});
+      if (auto e = ek.find("users"); e != ek.end()) c.exempt.users = string_list(e->second.second, "users");
+      if (auto e = ek.find("names"); e != ek.end()) c.exempt.names = string_list(e->second.second, "names");
+      if (auto e = ek.find("trees"); e != ek.end()) c.exempt.trees = string_list(e->second.second, "trees");
+      if (auto e = ek.find("uid_min"); e != ek.end()) {
+        std::string s = scalar(e->second.second, "uid_min");
+        c.exempt.uid_min = parse_u32(s);
+        if (!c.exempt.uid_min) fail(e->second.second, "'uid_min' expects a number, got '" + s + "'");
+      }
+    }
+    return c;
+  }
+
+  const IdResolver& ids_;
+};
+
+std::string located(const std::string& file, const YAML::Mark& m, const std::string& msg) {
+  if (m.is_null()) return file + ": " + msg;
+  return file + ":" + std::to_string(m.line + 1) + ":" + std::to_string(m.column + 1) + ": " +
+         msg;
+}
+
+}  // namespace
+
+Result<Config> parse_config(std::string_view yaml_text, const std::string& file_name,
+                            const IdResolver& ids) {
+  YAML::Node root;
+  try {
+    root = YAML::Load(std::string(yaml_text));
+  } catch (const YAML::Exception& e) {
+    std::string msg = "invalid YAML: " + e.msg;
+    if (e.msg == "illegal map value") {
+      msg += " (quote values containing ': ' or ending in ':', e.g. count: \"1:\")";
+    } else if (e.msg == "unknown token") {
+      msg += " (quote values starting with '@' or '`', e.g. count: \"@1:2\")";
+    }
+    return make_error(located(file_name, e.mark, msg));
+  }
+  try {
+    Parser p(ids);
+    Config cfg = p.parse_root(root);
+    cfg.file = file_name;
+    return cfg;
+  } catch (const ConfigError& e) {
+    return make_error(located(file_name, e.mark, e.message));
+  } catch (const YAML::Exception& e) {
+    return make_error(located(file_name, e.mark, e.msg));
+  }
+}
+
+Result<Config> load_config(const std::string& path, const IdResolver& ids) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    int err = errno;
+    return make_error(path + ": cannot read: " + std::strerror(err), err);
+  }
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return parse_config(ss.str(), path, ids);
+}
+
+}  // namespace procwatch::rules

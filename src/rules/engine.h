@@ -1,0 +1,97 @@
+// RuleEngine: evaluates a parsed Config against process snapshots. Pure apart from its own
+// per-rule state (violating_since, violation counters); owned and called by one thread.
+// Never throws; never reads the system.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "rules/matcher.h"
+#include "rules/rule.h"
+
+namespace procwatch::rules {
+
+using SteadyClock = std::chrono::steady_clock;
+using TimePoint = SteadyClock::time_point;
+
+inline constexpr size_t kMaxResultPids = 20;
+inline constexpr size_t kMaxCpuHogs = 20;
+
+struct CpuHog {
+  int32_t pid = 0;
+  std::string name;  // comm
+  std::string tree;
+  double percent = 0;
+  bool lifetime = false;  // over the whole life rather than the window
+};
+
+struct RuleResult {
+  std::string rule;
+  Severity severity = Severity::kCritical;
+  bool ok = true;      // after `for`: a violation is reported once it held that long
+  bool raw_ok = true;  // this snapshot alone
+  int64_t count = 0;   // matching processes (CPU: number of hogs)
+  std::string expected;  // the count range as written ("1:", "0")
+  // With `per`: count for each key (user name, container id, tree), sorted by key, and the
+  // keys whose count is outside the range.
+  std::vector<std::pair<std::string, int64_t>> counts_per;
+  std::vector<std::string> failing_keys;
+  std::vector<int32_t> pids;  // first kMaxResultPids matching pids, ascending
+  bool pids_truncated = false;
+  std::string message;           // one line for humans
+  uint64_t violations_total = 0;  // reported OK -> violation transitions so far
+  std::optional<TimePoint> violating_since;
+  bool is_cpu = false;
+  std::vector<CpuHog> hogs;  // highest first, at most kMaxCpuHogs
+};
+
+// OK when ok; else the rule's severity.
+Status result_status(const RuleResult& r);
+// Worst status of all results (OK for none).
+Status overall_status(const std::vector<RuleResult>& results);
+
+class RuleEngine {
+ public:
+  explicit RuleEngine(Config config);
+  // Results in config order, the CPU result ("cpu") last when configured.
+  std::vector<RuleResult> evaluate(const std::vector<ProcSample>& snapshot, TimePoint now);
+  const Config& config() const { return config_; }
+
+ private:
+  struct State {
+    std::optional<TimePoint> violating_since;
+    bool reported = false;  // last reported ok == false
+    uint64_t violations_total = 0;
+  };
+  void apply_for(State& st, std::chrono::milliseconds for_duration, TimePoint now,
+                 RuleResult& r);
+  RuleResult evaluate_rule(const Rule& rule, const std::vector<ProcSample>& snapshot,
+                           const MatchContext& ctx) const;
+  RuleResult evaluate_cpu(const CpuConfig& cpu, const std::vector<ProcSample>& snapshot) const;
+
+  Config config_;
+  std::vector<State> states_;
+  State cpu_state_;
+};
+
+// Nagios plugin output: "PROCS CRITICAL: <failing rules> | <perfdata>".
+struct NagiosOutput {
+  Status status = Status::kOk;
+  std::string text;  // one line, no trailing newline
+};
+NagiosOutput format_nagios(const std::vector<RuleResult>& results);
+
+// mon output: first line the failing rule names (space separated; empty when all pass), then
+// one detail line per failing rule. Exit status is 1 when overall_status() is not OK.
+std::string format_mon(const std::vector<RuleResult>& results);
+
+// Prometheus alerting rules (one alert per rule on procwatch_rule_ok{rule="X"} == 0, `for:`
+// from the rule, a severity label and a summary annotation). Passes `promtool check rules`.
+std::string export_prometheus_rules(const Config& config);
+std::string export_prometheus_rules(const std::vector<Rule>& rules);
+
+}  // namespace procwatch::rules

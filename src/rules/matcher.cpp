@@ -1,0 +1,202 @@
+#include "rules/matcher.h"
+
+#include <fnmatch.h>
+
+#include <algorithm>
+
+namespace procwatch::rules {
+
+Result<std::shared_ptr<const PosixRegex>> PosixRegex::compile(const std::string& pattern) {
+  std::shared_ptr<PosixRegex> re(new PosixRegex());
+  int err = regcomp(&re->re_, pattern.c_str(), REG_EXTENDED | REG_NOSUB);
+  if (err != 0) {
+    char buf[256];
+    regerror(err, &re->re_, buf, sizeof buf);
+    // regcomp leaves nothing to free on failure; make the destructor skip regfree.
+    re->pattern_.clear();
+    re->compiled_ = false;
+    return make_error(buf);
+  }
+  re->compiled_ = true;
+  re->pattern_ = pattern;
+  return std::shared_ptr<const PosixRegex>(std::move(re));
+}
+
+PosixRegex::~PosixRegex() {
+  if (compiled_) regfree(&re_);
+}
+
+bool PosixRegex::search(const std::string& text) const {
+  return regexec(&re_, text.c_str(), 0, nullptr, 0) == 0;
+}
+
+MatchContext make_match_context(const std::vector<ProcSample>& snapshot) {
+  MatchContext ctx;
+  for (const auto& s : snapshot) {
+    if (s.info.comm == "kthreadd" && (ctx.kthreadd_pid == 0 || s.info.key.pid < ctx.kthreadd_pid)) {
+      ctx.kthreadd_pid = s.info.key.pid;
+    }
+  }
+  return ctx;
+}
+
+namespace {
+
+std::string_view base_name(std::string_view path) {
+  auto slash = path.rfind('/');
+  return slash == std::string_view::npos ? path : path.substr(slash + 1);
+}
+
+std::string joined_argv(const ProcInfo& info) {
+  std::string out;
+  for (size_t i = 0; i < info.argv.size(); ++i) {
+    if (i) out += ' ';
+    out += info.argv[i];
+  }
+  return out;
+}
+
+bool is_interpreter(std::string_view base) {
+  static const char* const kPrefixes[] = {"python", "perl", "ruby", "php", "lua", "tclsh",
+                                          "wish", "node"};
+  static const char* const kShells[] = {"sh", "bash", "dash", "zsh", "ksh", "mksh", "busybox",
+                                        "nodejs", "env"};
+  for (const char* sh : kShells) {
+    if (base == sh) return true;
+  }
+  for (const char* p : kPrefixes) {
+    std::string_view pv(p);
+    if (base.substr(0, pv.size()) == pv) {
+      std::string_view rest = base.substr(pv.size());
+      if (std::all_of(rest.begin(), rest.end(),
+                      [](char c) { return (c >= '0' && c <= '9') || c == '.'; })) {
+        return true;
+      }
+    }
+  }
+  return false;
+}
+
+bool id_equals(const ProcInfo& info, uint32_t field, const Selector& sel) {
+  return info.ids_known && sel.id && field == *sel.id;
+}
+
+}  // namespace
+
+std::string ps_args(const ProcInfo& info) {
+  if (info.argv.empty()) return "[" + info.comm + "]";
+  return joined_argv(info);
+}
+
+std::string script_name(const ProcInfo& info) {
+  std::string_view interp = !info.exe.empty() ? base_name(info.exe)
+                            : !info.argv.empty() ? base_name(info.argv[0])
+                                                 : std::string_view();
+  if (interp.empty() || !is_interpreter(interp)) return "";
+  for (size_t i = 1; i < info.argv.size(); ++i) {
+    const std::string& a = info.argv[i];
+    if (a == "-c" || a == "-e") return "";  // inline program, no script
+    if (a == "-m" && i + 1 < info.argv.size()) return info.argv[i + 1];
+    if (a.empty() || a[0] == '-') continue;
+    // `env` runs a program; look at what it runs.
+    if (interp == "env" && a.find('=') != std::string::npos) continue;
+    return std::string(base_name(a));
+  }
+  return "";
+}
+
+bool glob_match(const std::string& pattern, const std::string& text) {
+  return fnmatch(pattern.c_str(), text.c_str(), 0) == 0;
+}
+
+std::string glob_escape(std::string_view literal) {
+  std::string out;
+  for (char c : literal) {
+    if (c == '*' || c == '?' || c == '[' || c == ']' || c == '\\') out += '\\';
+    out += c;
+  }
+  return out;
+}
+
+bool name_matches(const ProcInfo& info, const std::string& name, bool glob) {
+  auto eq = [&](std::string_view candidate) {
+    if (candidate.empty()) return false;
+    return glob ? glob_match(name, std::string(candidate)) : candidate == name;
+  };
+  if (eq(info.comm)) return true;
+  if (!info.exe.empty() && eq(base_name(info.exe))) return true;
+  if (!info.argv.empty() && eq(base_name(info.argv[0]))) return true;
+  std::string script = script_name(info);
+  return eq(script);
+}
+
+bool selector_matches(const Selector& sel, const ProcSample& s, const MatchContext& ctx) {
+  const ProcInfo& info = s.info;
+  bool m = false;
+  switch (sel.kind) {
+    case SelectorKind::kName: m = name_matches(info, sel.value, false); break;
+    case SelectorKind::kExe: m = !info.exe.empty() && glob_match(sel.value, info.exe); break;
+    case SelectorKind::kArgs: m = sel.regex && sel.regex->search(joined_argv(info)); break;
+    case SelectorKind::kUser:
+      if (!info.ids_known) return false;
+      m = sel.id ? info.uid == *sel.id : info.user == sel.value;
+      break;
+    case SelectorKind::kUid:
+      if (!info.ids_known) return false;
+      m = id_equals(info, info.uid, sel);
+      break;
+    case SelectorKind::kGroup:
+    case SelectorKind::kGid:
+      if (!info.ids_known) return false;
+      m = id_equals(info, info.gid, sel);
+      break;
+    case SelectorKind::kEuid:
+      if (!info.ids_known) return false;
+      m = id_equals(info, info.euid, sel);
+      break;
+    case SelectorKind::kEgid:
+      if (!info.ids_known) return false;
+      m = id_equals(info, info.egid, sel);
+      break;
+    case SelectorKind::kContext: m = glob_match(sel.value, info.context); break;
+    case SelectorKind::kCgroup: m = glob_match(sel.value, info.cgroup); break;
+    case SelectorKind::kTree: m = glob_match(sel.value, info.tree); break;
+    case SelectorKind::kContainer:
+      if (sel.value == "any") {
+        m = !info.container_id.empty();
+      } else if (sel.value == "none") {
+        m = info.container_id.empty();
+      } else {
+        m = !info.container_id.empty() && info.container_id.rfind(sel.value, 0) == 0;
+      }
+      break;
+    case SelectorKind::kParent: m = !s.parent_name.empty() && s.parent_name == sel.value; break;
+    case SelectorKind::kCommBase: m = base_name(info.comm) == sel.value; break;
+    case SelectorKind::kArgsSubstring:
+      m = ps_args(info).find(sel.value) != std::string::npos;
+      break;
+    case SelectorKind::kPpid: m = double(info.ppid) == sel.number; break;
+    case SelectorKind::kStateFlags: {
+      std::string stat = s.ps_stat.empty() ? std::string(1, s.state) : s.ps_stat;
+      m = stat.find(sel.value) != std::string::npos;
+      break;
+    }
+    case SelectorKind::kMinVsz: m = double(s.vsz_kb) >= sel.number; break;
+    case SelectorKind::kMinRss: m = double(s.rss_kb) >= sel.number; break;
+    case SelectorKind::kMinPcpu: m = s.lifetime_cpu_percent >= sel.number; break;
+    case SelectorKind::kNotKernelThread:
+      m = !(ctx.kthreadd_pid != 0 && info.ppid == ctx.kthreadd_pid);
+      break;
+  }
+  return m != sel.negate;
+}
+
+bool rule_matches(const std::vector<Selector>& match, const ProcSample& s,
+                  const MatchContext& ctx) {
+  for (const auto& sel : match) {
+    if (!selector_matches(sel, s, ctx)) return false;
+  }
+  return true;
+}
+
+}  // namespace procwatch::rules

@@ -1,0 +1,54 @@
+// Selector matching over one ProcSample. Pure functions; thread-safe (compiled regexes are only
+// read). Unknown ids (ProcInfo::ids_known == false) never match an id selector, negated or not.
+#pragma once
+
+#include <regex.h>
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/result.h"
+#include "rules/rule.h"
+
+namespace procwatch::rules {
+
+// POSIX extended regex (regcomp REG_EXTENDED|REG_NOSUB), the flavour check_procs uses.
+class PosixRegex {
+ public:
+  static Result<std::shared_ptr<const PosixRegex>> compile(const std::string& pattern);
+  ~PosixRegex();
+  PosixRegex(const PosixRegex&) = delete;
+  PosixRegex& operator=(const PosixRegex&) = delete;
+  bool search(const std::string& text) const;
+  const std::string& pattern() const { return pattern_; }
+
+ private:
+  PosixRegex() = default;
+  regex_t re_{};
+  bool compiled_ = false;
+  std::string pattern_;
+};
+
+// Facts about the whole snapshot some selectors need.
+struct MatchContext {
+  int32_t kthreadd_pid = 0;  // 0 when absent
+};
+MatchContext make_match_context(const std::vector<ProcSample>& snapshot);
+
+// argv joined by ' '; "[comm]" when argv is empty (kernel threads), like ps's args column.
+std::string ps_args(const ProcInfo& info);
+// The script an interpreter runs ("/usr/bin/python3 /usr/sbin/foo -x" -> "foo"), else "".
+std::string script_name(const ProcInfo& info);
+// name selector semantics: comm, exe base name, argv[0] base name or script name.
+bool name_matches(const ProcInfo& info, const std::string& name, bool glob);
+// fnmatch(3) without flags: '*' also matches '/'.
+bool glob_match(const std::string& pattern, const std::string& text);
+// Escape glob metacharacters so glob_match compares literally.
+std::string glob_escape(std::string_view literal);
+
+bool selector_matches(const Selector& sel, const ProcSample& s, const MatchContext& ctx);
+bool rule_matches(const std::vector<Selector>& match, const ProcSample& s,
+                  const MatchContext& ctx);
+
+}  // namespace procwatch::rules
