@@ -48,6 +48,7 @@ struct ExitEvent {
   uint32_t exit_code = 0;    // raw wait status (code << 8 | signal)
   uint32_t exit_signal = 0;  // signal sent to the parent (SIGCHLD), not the killing signal
   int32_t parent_pid = 0, parent_tid = 0;
+  bool code_known = true;    // false when the source saw the exit but not its status (poller)
 };
 struct UidEvent {
   int32_t pid = 0, tid = 0;
