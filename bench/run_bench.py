@@ -54,6 +54,7 @@ class Workload:
     base: str  # its basename, unique on this machine (pwtrue-xxxxxx, < 16 chars so comm is whole)
     count: int  # processes requested
     spawner_pid: int  # direct parent of every workload process
+    spawner_tids: frozenset = frozenset()  # its worker threads: same parent view, not processes
 
     def tag_index(self, arg: str) -> Optional[int]:
         m = re.fullmatch(r"pw-(\d+)", arg)
@@ -111,7 +112,8 @@ def stop_process(proc: subprocess.Popen, grace: float = 5.0) -> str:
 
 
 def parse_procwatch_json(out_path: str, err_path: str, w: Workload) -> dict:
-    exec_pids, exit_count, exact, full_path, named, incomplete = set(), 0, set(), set(), set(), 0
+    exec_pids, exit_pids, exit_dups, exact, full_path, named = set(), set(), 0, set(), set(), set()
+    incomplete, thread_events = 0, 0
     lost, lost_reasons, bad_lines, lines = 0, {}, 0, 0
     with open(out_path, "rb") as f:
         for raw in f:
@@ -134,6 +136,9 @@ def parse_procwatch_json(out_path: str, err_path: str, w: Workload) -> dict:
             if j.get("ppid") != w.spawner_pid:
                 continue
             pid = j.get("pid")
+            if pid in w.spawner_tids:
+                thread_events += 1  # a thread of the spawner reported as a process
+                continue
             if ev == "exec":
                 exec_pids.add(pid)
                 exe, argv, comm = j.get("exe"), j.get("argv"), j.get("comm")
@@ -151,9 +156,12 @@ def parse_procwatch_json(out_path: str, err_path: str, w: Workload) -> dict:
                     if i is not None:
                         exact.add(i)
             elif ev == "exit":
-                exit_count += 1
+                if pid in exit_pids:
+                    exit_dups += 1
+                exit_pids.add(pid)
     return {
-        "exec": len(exec_pids), "exit": exit_count, "exact": len(exact),
+        "exec": len(exec_pids), "exit": len(exit_pids), "exit_duplicates": exit_dups,
+        "thread_events": thread_events, "exact": len(exact),
         "full_path": len(full_path), "named": len(named), "lost": lost,
         "lost_reasons": lost_reasons, "incomplete": incomplete, "bad_lines": bad_lines,
         "lines": lines, "bound": False,
@@ -370,8 +378,10 @@ class Bench:
         if len(fields) != 2:
             raise RuntimeError(f"spawner printed {out!r} (stderr {err.strip()!r})")
         wall, failures = float(fields[0]), int(fields[1])
+        m = re.search(r"^threads:((?: \d+)*)$", err, re.M)
+        tids = [int(t) for t in m.group(1).split()] if m else []
         return {"pid": p.pid, "wall_s": wall, "failures": failures,
-                "spawned": a.count - failures}
+                "spawned": a.count - failures, "spawner_tids": tids}
 
     def run_baseline(self, rnd: int) -> dict:
         r = self.run_spawner()
@@ -459,7 +469,8 @@ class Bench:
             res["monitor_rc"] = p.returncode
         if "error" in res:
             return res
-        w = Workload(self.exe, os.path.basename(self.exe), a.count, res["pid"])
+        w = Workload(self.exe, os.path.basename(self.exe), a.count, res["pid"],
+                     frozenset(res["spawner_tids"]))
         try:
             res["counts"] = m.parse(out, err, w)
         except Exception as ex:  # a parser bug must not lose the other monitors' results
@@ -674,6 +685,11 @@ def main() -> int:
                     print(f"  run {rnd + 1}/{args.runs} {m.name}: {r['wall_s']:.2f} s, "
                           f"exec {c['exec']}, exit {c['exit']}, exact {c['exact']}, "
                           f"cpu {r['cpu_s']:.2f} s, caught up in {r['catchup_s']:.1f} s"
+                          + (f", lost {c['lost']}" if c.get("lost") else "")
+                          + (f", {c['thread_events']} spawner-thread events"
+                             if c.get("thread_events") else "")
+                          + (f", {c['exit_duplicates']} duplicate exits"
+                             if c.get("exit_duplicates") else "")
                           + ("" if r["settled"] else " (did not settle)"), flush=True)
     except KeyboardInterrupt:
         print("run_bench: interrupted", file=sys.stderr)

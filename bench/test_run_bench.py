@@ -12,7 +12,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import run_bench as rb  # noqa: E402
 
 EXE = "/tmp/pw-bench-x/pwtrue-abcdef"
-W = rb.Workload(EXE, "pwtrue-abcdef", 10, 5000)
+W = rb.Workload(EXE, "pwtrue-abcdef", 10, 5000, frozenset({5001, 5002}))
 
 
 def write(text: str) -> str:
@@ -53,12 +53,20 @@ class ProcwatchJsonTest(unittest.TestCase):
             # not the workload: other parent
             {"event": "exec", "pid": 7000, "ppid": 1, "exe": EXE, "argv": [EXE, "pw-2"]},
             {"event": "exit", "pid": 7000, "ppid": 1},
+            # the spawner's worker threads are not workload processes
+            {"event": "fork", "pid": 5001, "ppid": 5000},
+            {"event": "exit", "pid": 5001, "ppid": 5000},
+            {"event": "exit", "pid": 5002, "ppid": 5000},
+            # a duplicate exit is counted once and reported
+            {"event": "exit", "pid": 6003, "ppid": 5000, "exit_code": 0},
             {"event": "lost", "count": 3, "reason": "enobufs"},
             {"event": "lost", "count": 2, "reason": "seq_gap"},
         ]
         c = self.parse(ev)
         self.assertEqual(c["exec"], 5)
         self.assertEqual(c["exit"], 2)
+        self.assertEqual(c["exit_duplicates"], 1)
+        self.assertEqual(c["thread_events"], 3)
         self.assertEqual(c["exact"], 1)
         self.assertEqual(c["full_path"], 4)
         self.assertEqual(c["named"], 5)
