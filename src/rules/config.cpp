@@ -221,13 +221,23 @@ class Parser {
     return out;
   }
 
-  static std::string scalar(const YAML::Node& v, const std::string& key) {
+  // key_node: where to point when the value is missing (a null value's mark is the next token).
+  static std::string scalar(const YAML::Node& v, const std::string& key,
+                            const YAML::Node* key_node = nullptr) {
+    if (v.IsNull() && key_node != nullptr) {
+      fail(*key_node, "'" + key + "' expects a string, got nothing");
+    }
     if (!v.IsScalar()) fail(v, "'" + key + "' expects a string, got " + type_name(v));
     const std::string& tag = v.Tag();
     if (!tag.empty() && tag != "?" && tag != "!") {
       fail(v, "'" + tag + "' is read as a YAML tag (quote the value, e.g. \"" + tag + "\")");
     }
     return v.Scalar();
+  }
+
+  static std::string scalar_kv(const std::pair<YAML::Node, YAML::Node>& kv,
+                               const std::string& key) {
+    return scalar(kv.second, key, &kv.first);
   }
 
   template <class T>
@@ -243,8 +253,10 @@ class Parser {
     return out;
   }
 
-  static double positive_number(const YAML::Node& v, const std::string& key) {
-    std::string s = scalar(v, key);
+  static double positive_number(const std::pair<YAML::Node, YAML::Node>& kv,
+                                const std::string& key) {
+    const YAML::Node& v = kv.second;
+    std::string s = scalar_kv(kv, key);
     char* end = nullptr;
     errno = 0;
     double d = std::strtod(s.c_str(), &end);
@@ -254,8 +266,9 @@ class Parser {
     return d;
   }
 
-  static Severity severity(const YAML::Node& v) {
-    std::string s = scalar(v, "severity");
+  static Severity severity(const std::pair<YAML::Node, YAML::Node>& kv) {
+    const YAML::Node& v = kv.second;
+    std::string s = scalar_kv(kv, "severity");
     if (s == "warning") return Severity::kWarning;
     if (s == "critical") return Severity::kCritical;
     fail(v, "bad severity '" + s + "' (expected warning or critical)");
@@ -270,7 +283,7 @@ class Parser {
     auto name = keys.find("name");
     if (name == keys.end()) fail(n, "rule has no 'name' (expected name: <text>)");
     name_node = name->second.second;
-    r.name = scalar(name_node, "name");
+    r.name = scalar(name_node, "name", &name->second.first);
     if (r.name.empty()) fail(name_node, "empty rule name");
     std::string where = "rule '" + r.name + "'";
     auto match = keys.find("match");
@@ -290,23 +303,23 @@ class Parser {
         if (prev.kind == *kind) fail(k, "duplicate selector '" + key + "' in " + where);
       }
       const YAML::Node v = it->second;
-      std::string value = scalar(v, key);
+      std::string value = scalar(v, key, &k);
       r.match.push_back(checked(make_selector(*kind, value, ids_), v));
     }
     if (auto it = keys.find("count"); it != keys.end()) {
-      r.count = checked(parse_nagios_range(scalar(it->second.second, "count")), it->second.second);
+      r.count = checked(parse_nagios_range(scalar_kv(it->second, "count")), it->second.second);
     } else {
       r.count = parse_nagios_range("1:").value();
     }
-    if (auto it = keys.find("severity"); it != keys.end()) r.severity = severity(it->second.second);
+    if (auto it = keys.find("severity"); it != keys.end()) r.severity = severity(it->second);
     if (auto it = keys.find("for"); it != keys.end()) {
-      r.for_duration = checked(parse_duration(scalar(it->second.second, "for")), it->second.second);
+      r.for_duration = checked(parse_duration(scalar_kv(it->second, "for")), it->second.second);
     }
     if (auto it = keys.find("description"); it != keys.end()) {
-      r.description = scalar(it->second.second, "description");
+      r.description = scalar_kv(it->second, "description");
     }
     if (auto it = keys.find("per"); it != keys.end()) {
-      std::string p = scalar(it->second.second, "per");
+      std::string p = scalar_kv(it->second, "per");
       if (p == "user") {
         r.per = PerKey::kUser;
       } else if (p == "container") {
@@ -332,14 +345,14 @@ class Parser {
                            "severity", "for"});
     auto dur = [&](const char* key, std::chrono::milliseconds& out) {
       if (auto it = keys.find(key); it != keys.end()) {
-        out = checked(parse_duration(scalar(it->second.second, key)), it->second.second);
+        out = checked(parse_duration(scalar_kv(it->second, key)), it->second.second);
       }
     };
     if (auto it = keys.find("max_percent"); it != keys.end()) {
-      c.max_percent = positive_number(it->second.second, "max_percent");
+      c.max_percent = positive_number(it->second, "max_percent");
     }
     if (auto it = keys.find("lifetime_max_percent"); it != keys.end()) {
-      c.lifetime_max_percent = positive_number(it->second.second, "lifetime_max_percent");
+      c.lifetime_max_percent = positive_number(it->second, "lifetime_max_percent");
     }
     if (!c.max_percent && !c.lifetime_max_percent) {
       fail(n, "cpu needs 'max_percent' or 'lifetime_max_percent'");
@@ -348,14 +361,14 @@ class Parser {
     if (c.window.count() == 0) fail(keys.at("window").second, "'window' must be longer than 0s");
     dur("min_age", c.min_age);
     dur("for", c.for_duration);
-    if (auto it = keys.find("severity"); it != keys.end()) c.severity = severity(it->second.second);
+    if (auto it = keys.find("severity"); it != keys.end()) c.severity = severity(it->second);
     if (auto it = keys.find("exempt"); it != keys.end()) {
       auto ek = check_map(it->second.second, "cpu exempt", {"users", "names", "trees", "uid_min"});
       if (auto e = ek.find("users"); e != ek.end()) c.exempt.users = string_list(e->second.second, "users");
       if (auto e = ek.find("names"); e != ek.end()) c.exempt.names = string_list(e->second.second, "names");
       if (auto e = ek.find("trees"); e != ek.end()) c.exempt.trees = string_list(e->second.second, "trees");
       if (auto e = ek.find("uid_min"); e != ek.end()) {
-        std::string s = scalar(e->second.second, "uid_min");
+        std::string s = scalar_kv(e->second, "uid_min");
         c.exempt.uid_min = parse_u32(s);
         if (!c.exempt.uid_min) fail(e->second.second, "'uid_min' expects a number, got '" + s + "'");
       }

@@ -86,6 +86,7 @@ Result<NagiosRange> parse_nagios_range(std::string_view text) {
   } else {
     std::string_view lo = s.substr(0, colon), hi = s.substr(colon + 1);
     if (hi.find(':') != std::string_view::npos) return bad("more than one ':'");
+    if (lo.empty() && hi.empty()) return bad("no bound");
     if (lo == "~") {
       r.start_infinite = true;
     } else if (!lo.empty() && !parse_number(lo, r.start)) {

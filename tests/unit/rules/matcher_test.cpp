@@ -1,1 +1,190 @@
 #include <gtest/gtest.h>
+
+#include "rules/config.h"
+#include "rules/matcher.h"
+#include "test_util.h"
+
+namespace procwatch::rules {
+namespace {
+
+using testing::fake_ids;
+using testing::Proc;
+
+Selector sel(SelectorKind k, const char* written) {
+  auto s = make_selector(k, written, fake_ids());
+  EXPECT_TRUE(s.ok()) << written << ": " << (s.ok() ? "" : s.error().message);
+  return s.ok() ? s.value() : Selector{};
+}
+
+struct SelCase {
+  const char* label;
+  SelectorKind kind;
+  const char* written;
+  ProcSample proc;
+  bool expect;
+};
+
+class SelectorTable : public ::testing::TestWithParam<SelCase> {};
+
+TEST_P(SelectorTable, Matches) {
+  const auto& c = GetParam();
+  Selector s = sel(c.kind, c.written);
+  MatchContext ctx;
+  ctx.kthreadd_pid = 2;
+  EXPECT_EQ(selector_matches(s, c.proc, ctx), c.expect) << c.label;
+}
+
+using K = SelectorKind;
+const ProcSample kSshd = Proc(100, "sshd").exe("/usr/sbin/sshd").argv({"sshd: /usr/sbin/sshd -D [listener]"}).ids(0, 0)
+                             .parent("systemd").context("system_u:system_r:sshd_t:s0-s0:c0.c1023")
+                             .cgroup("/system.slice/ssh.service").tree("ssh");
+const ProcSample kMaster = Proc(200, "master").exe("/usr/lib/postfix/sbin/master").argv({"/usr/lib/postfix/sbin/master", "-w"}).ids(0, 0);
+const ProcSample kOtherMaster = Proc(201, "master").exe("/opt/other/bin/master").ids(1000, 1000);
+const ProcSample kScript = Proc(300, "python3").exe("/usr/bin/python3.11").argv({"/usr/bin/python3", "-u", "/usr/sbin/unattended-upgrade", "--dry-run"}).ids(0, 0);
+const ProcSample kSetuidBug = Proc(400, "buggy").exe("/usr/bin/buggy").ids(1000, 0).euid(1000).egid(0);
+const ProcSample kInContainer = Proc(500, "nginx").exe("/usr/sbin/nginx").container("3f2a9c0d11aa").ids(101, 101);
+const ProcSample kUnknownIds = Proc(600, "gone").unknown_ids();
+const ProcSample kInit = Proc(1, "systemd").exe("/usr/lib/systemd/systemd").context("system_u:system_r:init_t:s0").ids(0, 0);
+const ProcSample kKworker = Proc(77, "kworker/0:1-eve").ppid(2).ids(0, 0);
+
+INSTANTIATE_TEST_SUITE_P(
+    Selectors, SelectorTable,
+    ::testing::Values(
+        SelCase{"name = comm", K::kName, "sshd", kSshd, true},
+        SelCase{"name other", K::kName, "cron", kSshd, false},
+        SelCase{"!name", K::kName, "!cron", kSshd, true},
+        SelCase{"!name same", K::kName, "!sshd", kSshd, false},
+        SelCase{"name = exe base", K::kName, "python3.11", kScript, true},
+        SelCase{"name = argv0 base", K::kName, "python3", kScript, true},
+        SelCase{"name = script", K::kName, "unattended-upgrade", kScript, true},
+        SelCase{"name not an option", K::kName, "--dry-run", kScript, false},
+        SelCase{"name is not glob", K::kName, "ssh*", kSshd, false},
+        SelCase{"exe exact", K::kExe, "/usr/lib/postfix/sbin/master", kMaster, true},
+        SelCase{"exe tells masters apart", K::kExe, "/usr/lib/postfix/sbin/master", kOtherMaster, false},
+        SelCase{"exe glob", K::kExe, "/usr/lib/*/master", kMaster, true},
+        SelCase{"exe glob crosses /", K::kExe, "/usr/*", kMaster, true},
+        SelCase{"!exe", K::kExe, "!/usr/lib/postfix/sbin/master", kOtherMaster, true},
+        SelCase{"exe unknown never matches", K::kExe, "*", kKworker, false},
+        SelCase{"!exe unknown", K::kExe, "!/usr/*", kKworker, true},
+        SelCase{"args regex", K::kArgs, "-u .*unattended", kScript, true},
+        SelCase{"args anchored", K::kArgs, "^/usr/bin/python3 ", kScript, true},
+        SelCase{"args miss", K::kArgs, "^-u", kScript, false},
+        SelCase{"!args", K::kArgs, "!--dry-run", kScript, false},
+        SelCase{"user name", K::kUser, "root", kSshd, true},
+        SelCase{"user uid", K::kUser, "1000", kOtherMaster, true},
+        SelCase{"user other", K::kUser, "alice", kSshd, false},
+        SelCase{"!user", K::kUser, "!root", kOtherMaster, true},
+        SelCase{"user unknown ids", K::kUser, "root", kUnknownIds, false},
+        SelCase{"!user unknown ids", K::kUser, "!root", kUnknownIds, false},
+        SelCase{"uid", K::kUid, "0", kSshd, true},
+        SelCase{"uid real not effective", K::kUid, "1000", kSetuidBug, true},
+        SelCase{"!uid", K::kUid, "!0", kSshd, false},
+        SelCase{"group name", K::kGroup, "root", kSetuidBug, true},
+        SelCase{"group other", K::kGroup, "adm", kSetuidBug, false},
+        SelCase{"gid", K::kGid, "1000", kOtherMaster, true},
+        SelCase{"!gid", K::kGid, "!1000", kOtherMaster, false},
+        SelCase{"euid", K::kEuid, "1000", kSetuidBug, true},
+        SelCase{"euid name", K::kEuid, "alice", kSetuidBug, true},
+        SelCase{"!euid 0 on bug", K::kEuid, "!0", kSetuidBug, true},
+        SelCase{"!euid 0 on root", K::kEuid, "!0", kSshd, false},
+        SelCase{"egid", K::kEgid, "0", kSetuidBug, true},
+        SelCase{"egid name", K::kEgid, "root", kSetuidBug, true},
+        SelCase{"!egid", K::kEgid, "!0", kSetuidBug, false},
+        SelCase{"euid unknown ids", K::kEuid, "!0", kUnknownIds, false},
+        SelCase{"context glob", K::kContext, "*:init_t:*", kInit, true},
+        SelCase{"context other domain", K::kContext, "*:init_t:*", kSshd, false},
+        SelCase{"!context", K::kContext, "!*:init_t:*", kSshd, true},
+        SelCase{"cgroup glob", K::kCgroup, "/system.slice/*", kSshd, true},
+        SelCase{"cgroup miss", K::kCgroup, "/user.slice/*", kSshd, false},
+        SelCase{"container prefix", K::kContainer, "3f2a", kInContainer, true},
+        SelCase{"container other prefix", K::kContainer, "abcd", kInContainer, false},
+        SelCase{"container any", K::kContainer, "any", kInContainer, true},
+        SelCase{"container any on host", K::kContainer, "any", kSshd, false},
+        SelCase{"container none on host", K::kContainer, "none", kSshd, true},
+        SelCase{"container none in container", K::kContainer, "none", kInContainer, false},
+        SelCase{"!container none", K::kContainer, "!none", kInContainer, true},
+        SelCase{"tree glob", K::kTree, "ss*", kSshd, true},
+        SelCase{"!tree", K::kTree, "!ssh", kSshd, false},
+        SelCase{"parent", K::kParent, "systemd", kSshd, true},
+        SelCase{"parent miss", K::kParent, "init", kSshd, false},
+        SelCase{"!parent unknown", K::kParent, "!systemd", kMaster, true}),
+    [](const ::testing::TestParamInfo<SelCase>& info) {
+      std::string n;
+      for (char c : std::string(info.param.label)) n += std::isalnum(static_cast<unsigned char>(c)) ? c : '_';
+      return n + "_" + std::to_string(info.index);
+    });
+
+TEST(Matcher, AllSelectorsMustHold) {
+  std::vector<Selector> m = {sel(K::kEgid, "0"), sel(K::kEuid, "!0")};
+  MatchContext ctx;
+  EXPECT_TRUE(rule_matches(m, kSetuidBug, ctx));
+  EXPECT_FALSE(rule_matches(m, kSshd, ctx));
+  EXPECT_FALSE(rule_matches(m, kOtherMaster, ctx));
+  EXPECT_TRUE(rule_matches({}, kOtherMaster, ctx)) << "empty match selects every process";
+}
+
+TEST(Matcher, CheckProcsFilters) {
+  MatchContext ctx;
+  ctx.kthreadd_pid = 2;
+  Selector comm;
+  comm.kind = K::kCommBase;
+  comm.value = "0:1-eve";  // check_procs strips up to the last '/' of comm
+  EXPECT_TRUE(selector_matches(comm, kKworker, ctx));
+  comm.value = "kworker/0:1-eve";
+  EXPECT_FALSE(selector_matches(comm, kKworker, ctx));
+
+  Selector sub;
+  sub.kind = K::kArgsSubstring;
+  sub.value = "[kworker/";  // kernel threads have "[comm]" as args
+  EXPECT_TRUE(selector_matches(sub, kKworker, ctx));
+  sub.value = "postfix/sbin/master -w";
+  EXPECT_TRUE(selector_matches(sub, kMaster, ctx));
+
+  Selector kt;
+  kt.kind = K::kNotKernelThread;
+  EXPECT_FALSE(selector_matches(kt, kKworker, ctx));
+  EXPECT_TRUE(selector_matches(kt, kSshd, ctx));
+
+  Selector st;
+  st.kind = K::kStateFlags;
+  st.value = "s";
+  EXPECT_TRUE(selector_matches(st, Proc(9, "x").state('S', "Ss"), ctx));
+  EXPECT_FALSE(selector_matches(st, Proc(9, "x").state('S'), ctx));
+  st.value = "Z";
+  EXPECT_TRUE(selector_matches(st, Proc(9, "x").state('Z'), ctx));
+}
+
+TEST(Matcher, ContextFindsKthreadd) {
+  std::vector<ProcSample> snap = {kSshd, Proc(2, "kthreadd"), kKworker};
+  EXPECT_EQ(make_match_context(snap).kthreadd_pid, 2);
+  EXPECT_EQ(make_match_context({kSshd}).kthreadd_pid, 0);
+}
+
+TEST(Matcher, ScriptName) {
+  EXPECT_EQ(script_name(static_cast<ProcSample>(kScript).info), "unattended-upgrade");
+  EXPECT_EQ(script_name(Proc(1, "sh").exe("/usr/bin/dash").argv({"sh", "-c", "echo"}).s.info), "");
+  EXPECT_EQ(script_name(Proc(1, "sshd").exe("/usr/sbin/sshd").argv({"sshd", "x"}).s.info), "");
+  EXPECT_EQ(script_name(Proc(1, "perl").exe("/usr/bin/perl").argv({"perl", "-w", "/usr/bin/mon"}).s.info), "mon");
+}
+
+TEST(Matcher, GlobEscapeIsLiteral) {
+  EXPECT_TRUE(glob_match(glob_escape("/opt/a*b[1]"), "/opt/a*b[1]"));
+  EXPECT_FALSE(glob_match(glob_escape("/opt/a*b"), "/opt/axxb"));
+}
+
+TEST(Selector, BuildErrors) {
+  auto ids = fake_ids();
+  EXPECT_EQ(make_selector(K::kArgs, "(", ids).error().message.rfind("bad regex '('", 0), 0u);
+  EXPECT_NE(make_selector(K::kUid, "root", ids).error().message.find("expects a number"), std::string::npos);
+  EXPECT_NE(make_selector(K::kGroup, "nogroup-here", ids).error().message.find("unknown group"), std::string::npos);
+  EXPECT_NE(make_selector(K::kEuid, "nobody-here", ids).error().message.find("unknown user"), std::string::npos);
+  EXPECT_NE(make_selector(K::kName, "!", ids).error().message.find("empty value"), std::string::npos);
+  // user falls back to a name comparison when the name is not known here
+  auto u = make_selector(K::kUser, "carol", ids);
+  ASSERT_TRUE(u.ok());
+  EXPECT_FALSE(u->id.has_value());
+  EXPECT_TRUE(selector_matches(*u, Proc(5, "x").ids(5000, 5000).user("carol"), MatchContext{}));
+}
+
+}  // namespace
+}  // namespace procwatch::rules
