@@ -1,0 +1,33 @@
+// `procwatch tree`: a snapshot of the current processes as a tree.
+#include <cstdio>
+#include <string>
+
+#include "app/commands.h"
+#include "engine/engine.h"
+#include "export/event_format.h"
+
+namespace procwatch::app {
+
+bool want_color(const std::string& mode);
+
+int run_tree(const CommonOptions& opts) {
+  procfs::ProcReader reader(opts.procfs_root);
+  if (reader.list_pids().empty()) {
+    std::fprintf(stderr, "procwatch: no processes found under %s (is it a /proc tree?)\n",
+                 opts.procfs_root.c_str());
+    return kExitUsage;
+  }
+  Engine engine(reader);  // the table links parents and names every process
+  engine.initial_scan();
+  std::vector<ProcInfo> procs = engine.table().snapshot();
+  if (opts.json) {
+    std::string out = output::tree_json(procs).dump(2, ' ', false,
+                                                    nlohmann::json::error_handler_t::replace);
+    std::printf("%s\n", out.c_str());
+  } else {
+    std::fputs(output::tree_text(procs, want_color(opts.color)).c_str(), stdout);
+  }
+  return std::fflush(stdout) == 0 ? kExitOk : kExitFailure;
+}
+
+}  // namespace procwatch::app

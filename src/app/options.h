@@ -1,0 +1,24 @@
+// Command-line options shared by the sub-commands. Filled by CLI11 in main.cpp.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+
+namespace procwatch::app {
+
+struct CommonOptions {
+  std::string source = "auto";   // auto|ebpf|netlink|procfs
+  std::string procfs_root = "/proc";
+  int interval_ms = 500;          // procfs poller
+  uint64_t rcvbuf_bytes = 64ull << 20;
+  bool json = false;
+  std::string color = "auto";     // auto|always|never
+};
+
+// Exit codes (documented in README): 0 ok, 1 runtime failure, 2 usage/config/permission.
+inline constexpr int kExitOk = 0;
+inline constexpr int kExitFailure = 1;
+inline constexpr int kExitUsage = 2;
+
+}  // namespace procwatch::app

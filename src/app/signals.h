@@ -1,0 +1,27 @@
+// Stop requests from SIGINT/SIGTERM. Call block_stop_signals() first thing in main (before any
+// thread starts) so only the waiter thread receives them.
+#pragma once
+
+#include <atomic>
+#include <functional>
+#include <thread>
+
+namespace procwatch::app {
+
+void block_stop_signals();
+
+// Waits for SIGINT/SIGTERM in its own thread and calls on_stop once. The destructor stops
+// waiting (without calling on_stop) if no signal came.
+class StopSignalWaiter {
+ public:
+  explicit StopSignalWaiter(std::function<void(int)> on_stop);
+  ~StopSignalWaiter();
+  StopSignalWaiter(const StopSignalWaiter&) = delete;
+  StopSignalWaiter& operator=(const StopSignalWaiter&) = delete;
+
+ private:
+  std::atomic<bool> done_{false};
+  std::thread thread_;
+};
+
+}  // namespace procwatch::app

@@ -1,0 +1,101 @@
+#include "engine/engine.h"
+
+#include "core/clock.h"
+
+namespace procwatch {
+
+namespace {
+
+Enricher make_enricher(const procfs::ProcReader& reader, TreeNameFn namer) {
+  Enricher e;
+  e.read = [&reader](int32_t pid, const ExecCapture* capture) {
+    return reader.read_process(pid, capture);
+  };
+  e.read_ppid = [&reader](int32_t pid) -> std::optional<int32_t> {
+    auto text = reader.read_file(pid, "stat", 1024);
+    if (!text) return std::nullopt;
+    auto st = procfs::parse_stat(*text);
+    if (!st) return std::nullopt;
+    return st->ppid;
+  };
+  e.name = std::move(namer);
+  e.user_name = [&reader](uint32_t uid) { return reader.user_name(uid); };
+  return e;
+}
+
+TableOptions table_options() {
+  TableOptions o;
+  o.ticks_per_second = clock_ticks_per_second();
+  o.boot_minus_mono_ns = int64_t(boottime_ns()) - int64_t(monotonic_ns());
+  return o;
+}
+
+}  // namespace
+
+Engine::Engine(const procfs::ProcReader& reader, TreeNameFn namer)
+    : reader_(reader),
+      table_(make_enricher(reader, std::move(namer)), table_options()),
+      realtime_offset_ns_(int64_t(realtime_ns()) - int64_t(monotonic_ns())) {}
+
+void Engine::initial_scan() { table_.load_scan(reader_.scan()); }
+
+void Engine::resync() {
+  ++stats_.resyncs;
+  ReconcileResult r = table_.reconcile(reader_.scan());
+  stats_.resync_removed += r.removed.size();
+  stats_.resync_added += r.added.size();
+}
+
+void Engine::emit(const Change& c) {
+  output::EventRecord r;
+  switch (c.kind) {
+    case Change::Kind::Reparent:
+    case Change::Kind::Replaced:
+      return;  // table bookkeeping; the loss behind a replacement is reported as "lost"
+    default:
+      break;
+  }
+  r.event = change_kind_name(c.kind);
+  r.ts_realtime_ns = to_realtime(c.ts_ns);
+  if (c.kind == Change::Kind::Lost) {
+    r.lost_count = c.lost_count;
+    r.lost_reason = c.lost_reason;
+  } else {
+    r.proc = c.info;
+    if ((c.kind == Change::Kind::Exec || c.kind == Change::Kind::Fork) && c.info.incomplete)
+      ++stats_.incomplete;
+    if (c.kind == Change::Kind::Exit) {
+      output::ExitDetails d;
+      d.code_known = c.exit_code.has_value() || c.exit_signal != 0;
+      d.exit_code = c.exit_code.value_or(-1);
+      d.signal = c.exit_signal;
+      d.core_dumped = c.core_dumped;
+      d.duration_s = c.info.start_ns ? c.duration_s : -1;
+      r.exit = d;
+      r.depth = c.info.ppid > 1 && table_.find(c.info.ppid) ? table_.depth(c.info.ppid) + 1 : 0;
+    } else {
+      r.depth = table_.depth(c.info.key.pid);
+    }
+  }
+  for (const auto& l : listeners_) l(r);
+}
+
+void Engine::handle(const ProcEvent& ev) {
+  ++stats_.events[ev.body.index()];
+  for (const Change& c : table_.apply(ev)) emit(c);
+  if (const auto* lost = std::get_if<LostEvent>(&ev.body)) {
+    stats_.lost += lost->count;
+    resync();
+  }
+}
+
+void Engine::run(EventQueue& queue) {
+  std::vector<ProcEvent> batch;
+  batch.reserve(1024);
+  while (queue.pop_batch(batch, 1024, std::chrono::milliseconds(200))) {
+    for (const auto& ev : batch) handle(ev);
+    if (batch_hook_) batch_hook_(*this);
+  }
+}
+
+}  // namespace procwatch
