@@ -559,8 +559,7 @@ def print_table(summary: dict, monitors: list, args, exe: str):
     for m in monitors:
         s = summary[m.name]
         if s["runs"] == s["failed_runs"]:
-            rows.append([m.name, "failed: " + (s["errors"][0][:80] if s["errors"] else "?")]
-                        + [""] * 7)
+            rows.append([m.name, "FAILED"] + [""] * 7)
             continue
         ub = "≤" if s["bound"] else ""
         name = m.name + (f" [{s['source']}]" if s["source"] else "")
@@ -579,6 +578,9 @@ def print_table(summary: dict, monitors: list, args, exe: str):
     print(line(["-" * w for w in widths]))
     for r in rows:
         print(line(r))
+    for m in monitors:
+        for e in sorted(set(summary[m.name]["errors"])):
+            print(f"  {m.name} failed: {e}")
     print()
     print("exec/exit %: workload events received / spawned (procwatch: by ppid, exact;"
           " ≤ = peers have no ppid, so named + unnamed lines between the first and last workload"
@@ -661,6 +663,10 @@ def main() -> int:
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, on_term)
+    # A background job of a non-interactive shell starts with SIGINT ignored, and children
+    # would inherit that; a handled signal is reset to default in them on exec, so monitors
+    # can be stopped with SIGINT as intended (and Ctrl-C still reaches this script).
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     bench = Bench(args)
     runs = []
     load_before = os.getloadavg()
