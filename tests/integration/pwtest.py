@@ -1,0 +1,110 @@
+"""Helpers for procwatch's real-kernel integration tests (run as root by CTest).
+
+Each test starts the real procwatch binary, spawns real processes with unique names, and
+asserts what procwatch reported about them.
+"""
+import json
+import os
+import random
+import shutil
+import signal
+import string
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import unittest
+
+PROCWATCH = os.environ.get("PROCWATCH", "build/procwatch")
+
+
+def unique(prefix):
+    return prefix + "-" + "".join(random.choice(string.ascii_lowercase) for _ in range(6))
+
+
+def cgroup2_root():
+    """Mount point of the cgroup v2 hierarchy (/sys/fs/cgroup or .../unified on hybrid)."""
+    with open("/proc/self/mountinfo") as f:
+        for line in f:
+            parts = line.split()
+            sep = parts.index("-")
+            if parts[sep + 1] == "cgroup2":
+                return parts[4]
+    return None
+
+
+class Trace:
+    """`procwatch trace --json` running in the background, its lines collected."""
+
+    def __init__(self, *args, ready_timeout=15):
+        self.proc = subprocess.Popen([PROCWATCH, "trace", "--json", *args],
+                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        self.events = []
+        self.stderr = ""
+        self._lock = threading.Lock()
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+        ready = threading.Event()
+
+        def read_err():
+            for line in self.proc.stderr:
+                self.stderr += line
+                if "using the" in line:
+                    ready.set()
+            ready.set()
+
+        self._err = threading.Thread(target=read_err, daemon=True)
+        self._err.start()
+        if not ready.wait(ready_timeout) or self.proc.poll() is not None:
+            raise AssertionError("procwatch trace did not start: " + self.stderr)
+
+    def _read(self):
+        for line in self.proc.stdout:
+            ev = json.loads(line)  # every line must be valid JSON
+            with self._lock:
+                self.events.append(ev)
+
+    def wait_for(self, pred, timeout=10):
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            with self._lock:
+                hits = [e for e in self.events if pred(e)]
+            if hits:
+                return hits
+            time.sleep(0.05)
+        return []
+
+    def stop(self, sig=signal.SIGINT):
+        self.proc.send_signal(sig)
+        rc = self.proc.wait(timeout=10)
+        self._reader.join(timeout=5)
+        self._err.join(timeout=5)
+        self.proc.stdout.close()
+        self.proc.stderr.close()
+        return rc
+
+    def select(self, pred):
+        with self._lock:
+            return [e for e in self.events if pred(e)]
+
+
+class TempBin:
+    """Uniquely named copies of system binaries in a temp dir."""
+
+    def __init__(self):
+        self.dir = tempfile.mkdtemp(prefix="pwtest-")
+        os.chmod(self.dir, 0o755)
+
+    def copy(self, src, prefix):
+        path = os.path.join(self.dir, unique(prefix))
+        shutil.copy(os.path.realpath(src), path)
+        os.chmod(path, 0o755)
+        return path
+
+    def cleanup(self):
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def main():
+    unittest.main(verbosity=2)

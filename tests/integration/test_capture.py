@@ -1,0 +1,223 @@
+"""Real-kernel tests of `procwatch trace` and `procwatch tree` (issue: capture)."""
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import unittest
+
+sys.path.insert(0, os.path.dirname(__file__))
+from pwtest import PROCWATCH, Trace, TempBin, cgroup2_root, unique  # noqa: E402
+
+SOURCE = os.environ.get("PROCWATCH_SOURCE", "netlink")
+
+
+class CaptureTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.bins = TempBin()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.bins.cleanup()
+
+    def test_short_lived_process(self):
+        exe = self.bins.copy("/bin/true", "pwtrue")
+        t = Trace("--source", SOURCE)
+        try:
+            p = subprocess.Popen([exe, "short", "lived arg"])
+            p.wait()
+            execs = t.wait_for(lambda e: e["event"] == "exec" and e["pid"] == p.pid)
+            exits = t.wait_for(lambda e: e["event"] == "exit" and e["pid"] == p.pid)
+        finally:
+            self.assertEqual(t.stop(), 0)
+        self.assertEqual(len(execs), 1, execs)
+        ev = execs[0]
+        self.assertEqual(ev["ppid"], os.getpid())
+        if SOURCE == "netlink" and ev["incomplete"] and ev["exe"] == "":
+            # Documented netlink limit: the process exited before /proc could be read. It is
+            # still reported, flagged, and identified by pid and parent.
+            print("note: netlink could not read the short-lived process in time", file=sys.stderr)
+        else:
+            self.assertEqual(ev["exe"], exe)
+            self.assertEqual(ev["argv"], [exe, "short", "lived arg"])
+            self.assertEqual(ev["uid"], 0)
+            self.assertEqual(ev["user"], "root")
+            self.assertEqual(ev["container_id"], "")
+        for key in ("ts", "comm", "gid", "cgroup", "context", "incomplete", "tree"):
+            self.assertIn(key, ev)
+        self.assertEqual(len(exits), 1, exits)
+        self.assertEqual(exits[0]["exit_code"], 0)
+        self.assertEqual(exits[0]["signal"], 0)
+        self.assertGreaterEqual(exits[0]["duration_s"], 0)
+        self.assertLess(exits[0]["duration_s"], 5)
+
+    def test_exit_code_and_signal(self):
+        sh = self.bins.copy("/bin/sh", "pwsh")
+        t = Trace("--source", SOURCE)
+        try:
+            p1 = subprocess.Popen([sh, "-c", "exit 7"])
+            p1.wait()
+            p2 = subprocess.Popen([sh, "-c", "kill -TERM $$; sleep 5"])
+            p2.wait()
+            e1 = t.wait_for(lambda e: e["event"] == "exit" and e["pid"] == p1.pid)
+            e2 = t.wait_for(lambda e: e["event"] == "exit" and e["pid"] == p2.pid)
+        finally:
+            t.stop()
+        self.assertEqual(e1[0]["exit_code"], 7)
+        self.assertEqual(e1[0]["signal"], 0)
+        self.assertIsNone(e2[0]["exit_code"])
+        self.assertEqual(e2[0]["signal"], signal.SIGTERM)
+
+    def test_chain_of_three(self):
+        sh = self.bins.copy("/bin/sh", "pwchain")
+        leaf = self.bins.copy("/bin/sleep", "pwleaf")
+        t = Trace("--source", SOURCE)
+        try:
+            # The trailing ':' keeps each shell from exec'ing its last command.
+            top = subprocess.Popen([sh, "-c", f"{sh} -c '{leaf} 0.2; :'; :"])
+            top.wait()
+            leaves = t.wait_for(lambda e: e["event"] == "exec" and e["exe"] == leaf)
+            t.wait_for(lambda e: e["event"] == "exit" and leaves and e["pid"] == leaves[0]["pid"])
+        finally:
+            t.stop()
+        self.assertEqual(len(leaves), 1)
+        leaf_ev = leaves[0]
+        self.assertEqual(leaf_ev["argv"], [leaf, "0.2"])
+        mids = t.select(lambda e: e["event"] == "exec" and e["pid"] == leaf_ev["ppid"])
+        self.assertEqual(len(mids), 1, "middle shell exec not reported")
+        self.assertEqual(mids[0]["exe"], sh)
+        self.assertEqual(mids[0]["argv"], [sh, "-c", f"{leaf} 0.2; :"])
+        self.assertEqual(mids[0]["ppid"], top.pid)
+        tops = t.select(lambda e: e["event"] == "exec" and e["pid"] == top.pid)
+        self.assertEqual(tops[0]["ppid"], os.getpid())
+        forks = t.select(lambda e: e["event"] == "fork" and e["pid"] == leaf_ev["pid"])
+        self.assertEqual(forks[0]["ppid"], leaf_ev["ppid"])
+
+    def test_uid_of_unprivileged_process(self):
+        exe = self.bins.copy("/bin/sleep", "pwnobody")
+        t = Trace("--source", SOURCE)
+        try:
+            p = subprocess.Popen(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
+                                  exe, "0.1"])
+            p.wait()
+            execs = t.wait_for(lambda e: e["event"] == "exec" and e["exe"] == exe)
+        finally:
+            t.stop()
+        self.assertEqual(len(execs), 1)
+        self.assertEqual(execs[0]["uid"], 65534)
+        self.assertEqual(execs[0]["gid"], 65534)
+        self.assertEqual(execs[0]["user"], "nobody")
+        self.assertEqual(execs[0]["pid"], p.pid)  # setpriv execs in place
+
+    def test_docker_like_cgroup(self):
+        root = cgroup2_root()
+        self.assertIsNotNone(root, "no cgroup2 mount")
+        cid = os.urandom(32).hex()
+        slice_dir = os.path.join(root, unique("pwtest") + ".slice")
+        scope = os.path.join(slice_dir, f"docker-{cid}.scope")
+        os.makedirs(scope)
+        exe = self.bins.copy("/bin/sleep", "pwdocker")
+        t = Trace("--source", SOURCE)
+        try:
+            p = subprocess.Popen(["/bin/sh", "-c",
+                                  f"echo $$ > {scope}/cgroup.procs && exec {exe} 0.2"])
+            p.wait()
+            execs = t.wait_for(lambda e: e["event"] == "exec" and e["exe"] == exe)
+        finally:
+            t.stop()
+            os.rmdir(scope)
+            os.rmdir(slice_dir)
+        self.assertEqual(len(execs), 1)
+        ev = execs[0]
+        self.assertEqual(ev["container_id"], cid)
+        self.assertEqual(ev["cgroup"], "/" + os.path.relpath(scope, root))
+        self.assertEqual(ev["argv"], [exe, "0.2"])
+
+    def test_tree_reports_live_processes(self):
+        sh = self.bins.copy("/bin/sh", "pwtree")
+        leaf = self.bins.copy("/bin/sleep", "pwtreeleaf")
+        p = subprocess.Popen([sh, "-c", f"{leaf} 8 & wait"])
+        try:
+            time.sleep(0.3)
+            out = subprocess.run([PROCWATCH, "tree", "--json"], capture_output=True, text=True,
+                                 timeout=30)
+            self.assertEqual(out.returncode, 0, out.stderr)
+            forest = json.loads(out.stdout)
+            found = {}
+
+            def walk(node, parent):
+                if node["pid"] == p.pid:
+                    found["top"] = (node, parent)
+                if node["exe"] == leaf:
+                    found["leaf"] = (node, parent)
+                for c in node["children"]:
+                    walk(c, node)
+
+            for r in forest:
+                walk(r, None)
+        finally:
+            if "leaf" in found:
+                os.kill(found["leaf"][0]["pid"], signal.SIGKILL)
+            p.kill()
+            p.wait()
+        self.assertIn("top", found)
+        self.assertIn("leaf", found)
+        top, top_parent = found["top"]
+        node, parent = found["leaf"]
+        self.assertEqual(top["exe"], sh)
+        self.assertEqual(top["argv"], [sh, "-c", f"{leaf} 8 & wait"])
+        self.assertEqual(top_parent["pid"], os.getpid())
+        self.assertEqual(node["argv"], [leaf, "8"])
+        self.assertEqual(node["ppid"], p.pid)
+        self.assertIs(parent, top)  # nested under its parent in the JSON tree
+        self.assertEqual(node["uid"], 0)
+        self.assertEqual(node["user"], "root")
+
+    def test_sigterm_flushes_and_exits_zero(self):
+        exe = self.bins.copy("/bin/true", "pwterm")
+        t = Trace("--source", SOURCE)
+        p = subprocess.Popen([exe])
+        p.wait()
+        time.sleep(0.5)
+        self.assertEqual(t.stop(signal.SIGTERM), 0)
+        self.assertTrue(t.select(lambda e: e["event"] == "exec" and e["pid"] == p.pid))
+
+
+class CliTest(unittest.TestCase):
+    def test_bad_flag_is_one_line_exit_2(self):
+        for args in (["trace", "--bogus"], ["trace", "--source", "nope"], ["tree", "--procfs",
+                     "/nonexistent"], ["frobnicate"], []):
+            r = subprocess.run([PROCWATCH, *args], capture_output=True, text=True)
+            self.assertEqual(r.returncode, 2, (args, r.stderr))
+            self.assertEqual(len(r.stderr.strip().splitlines()), 1, (args, r.stderr))
+            self.assertTrue(r.stderr.startswith("procwatch: "), r.stderr)
+
+    def test_help_for_every_subcommand(self):
+        for sub in ("trace", "tree"):
+            r = subprocess.run([PROCWATCH, sub, "--help"], capture_output=True, text=True)
+            self.assertEqual(r.returncode, 0)
+            self.assertIn("--json", r.stdout)
+
+    def test_tree_on_fixture(self):
+        fixtures = os.path.join(os.path.dirname(__file__), "..", "fixtures", "proc", "basic")
+        r = subprocess.run([PROCWATCH, "tree", "--json", "--procfs", fixtures],
+                           capture_output=True, text=True)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        forest = json.loads(r.stdout)
+        pids = []
+
+        def walk(n):
+            pids.append(n["pid"])
+            for c in n["children"]:
+                walk(c)
+
+        for n in forest:
+            walk(n)
+        self.assertIn(1, pids)
+        self.assertEqual(len(pids), len(set(pids)))
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
