@@ -1,11 +1,13 @@
 #include "naming/base_set.h"
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
-#include <fstream>
 #include <iterator>
-#include <sstream>
 
 namespace procwatch {
 namespace {
@@ -34,13 +36,25 @@ constexpr const char* kBuiltin[] = {
     "run-parts", "tempfile", "ldd", "ldconfig", "getconf", "getent", "iconv", "locale",
     "start-stop-daemon", "pidof", "killall5"};
 
+// Whole-file read with plain syscalls: the status file is ~1 MB and read once at start-up.
 bool read_file(const std::string& path, std::string& out) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return false;
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  out = std::move(ss).str();
-  return true;
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return false;
+  struct stat st {};
+  out.clear();
+  if (::fstat(fd, &st) == 0 && st.st_size > 0) out.reserve(static_cast<size_t>(st.st_size));
+  char buf[65536];
+  for (;;) {
+    ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n > 0) {
+      out.append(buf, static_cast<size_t>(n));
+    } else if (n == 0 || errno != EINTR) {
+      int err = errno;
+      ::close(fd);
+      errno = err;
+      return n == 0;
+    }
+  }
 }
 
 std::string_view trim(std::string_view s) {

@@ -119,6 +119,7 @@ std::string TreeNamer::name(const ProcInfo& self, const ProcInfo* parent) const 
 
   // The parent's components. Bounded by max_depth_labels, so this is constant work.
   std::vector<std::string_view> labels;
+  labels.reserve(options_.max_depth_labels > 0 ? options_.max_depth_labels + 2 : 16);
   bool random = me.random_dir;
   if (use_parent) {
     std::string_view tree = parent->tree;
@@ -148,6 +149,7 @@ std::string TreeNamer::name(const ProcInfo& self, const ProcInfo* parent) const 
   }
 
   std::string out;
+  out.reserve((use_parent ? parent->tree.size() : 0) + mine.size() + 12);
   if (random) out.append("/").append(kRandom);
   if (elide) out.append("/").append(kElided);
   for (size_t i = from; i < labels.size(); ++i) out.append("/").append(labels[i]);
