@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/mount.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -16,6 +17,7 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <optional>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -344,6 +346,131 @@ TEST_F(EbpfSourceTest, StatsCountEvents) {
   auto s = source_.stats();
   EXPECT_GE(s.events, 2u);  // at least our fork and exit
   EXPECT_EQ(s.malformed, 0u);
+}
+
+// Copies /usr/bin/true into dirfd/name (mode 0755).
+bool copy_true(int dirfd, const char* name) {
+  std::ifstream in("/usr/bin/true", std::ios::binary);
+  std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  int fd = openat(dirfd, name, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0755);
+  if (fd < 0) return false;
+  bool ok = write(fd, bytes.data(), bytes.size()) == ssize_t(bytes.size());
+  close(fd);
+  return ok && !bytes.empty();
+}
+
+// The walk must cross from the tmpfs root to its mountpoint in the parent mount.
+TEST_F(EbpfSourceTest, PathCrossesMounts) {
+  TempDir dir;
+  const std::string mnt = dir.path() + "/mnt";
+  ASSERT_EQ(mkdir(mnt.c_str(), 0755), 0);
+  ASSERT_EQ(mount("procwatch-test", mnt.c_str(), "tmpfs", 0, "size=1m"), 0) << std::strerror(errno);
+  int dfd = open(mnt.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  ASSERT_GE(dfd, 0);
+  ASSERT_EQ(mkdirat(dfd, "sub", 0755), 0);
+  int sub = openat(dfd, "sub", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  ASSERT_TRUE(copy_true(sub, "t"));
+  close(sub);
+  close(dfd);
+  const std::string exe = mnt + "/sub/t";
+  const char* argv[] = {"t", nullptr};
+  pid_t pid = spawn([&] { execv(exe.c_str(), const_cast<char**>(argv)); });
+  EXPECT_EXEC(pid, exe, (Strings{"t"}));
+  reap(pid);
+  umount2(mnt.c_str(), MNT_DETACH);
+}
+
+// fexecve of a file unlinked after it was opened: the path is still known, flagged deleted.
+TEST_F(EbpfSourceTest, DeletedExecutable) {
+  TempDir dir;
+  int dfd = open(dir.path().c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  ASSERT_TRUE(copy_true(dfd, "gone"));
+  close(dfd);
+  const std::string exe = dir.path() + "/gone";
+  int fd = open(exe.c_str(), O_RDONLY | O_CLOEXEC);
+  ASSERT_GE(fd, 0);
+  ASSERT_EQ(unlink(exe.c_str()), 0);
+  const char* argv[] = {"gone", nullptr};
+  pid_t pid = spawn([&] { fexecve(fd, const_cast<char**>(argv), environ); });
+  close(fd);
+  const ExecEvent* e = exec_of(pid);
+  ASSERT_NE(e, nullptr);
+  EXPECT_EQ(e->capture.exe, exe);
+  EXPECT_TRUE(e->capture.exe_deleted);
+  reap(pid);
+}
+
+// Deeper than PW_EBPF_PATH_DEPTH (128) components, or longer than 4096 bytes: the kernel
+// flags the path truncated and the event carries no exe rather than a partial one.
+TEST_F(EbpfSourceTest, OverlongPathsAreFlaggedNotGuessed) {
+  TempDir dir;
+  for (auto [levels, name_len] : {std::pair{140, 1}, std::pair{20, 250}}) {
+    const std::string name = std::string(size_t(name_len), 'd') + std::to_string(levels);
+    int fd = open(dir.path().c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    ASSERT_GE(fd, 0);
+    for (int i = 0; i < levels; ++i) {
+      ASSERT_TRUE(mkdirat(fd, name.c_str(), 0755) == 0 || errno == EEXIST);
+      int next = openat(fd, name.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+      close(fd);
+      ASSERT_GE(next, 0);
+      fd = next;
+    }
+    ASSERT_TRUE(copy_true(fd, "t"));
+    const char* argv[] = {"./t", nullptr};
+    pid_t pid = spawn([&] {
+      if (fchdir(fd) == 0) execv("./t", const_cast<char**>(argv));
+    });
+    close(fd);
+    const ExecEvent* e = exec_of(pid);
+    ASSERT_NE(e, nullptr) << levels;
+    EXPECT_FALSE(e->capture.exe) << levels << " levels: " << e->capture.exe.value_or("");
+    EXPECT_EQ(*e->capture.argv, Strings{"./t"});  // the rest of the capture is intact
+    reap(pid);
+    auto s = source_.stats();
+    EXPECT_GE(s.counters["exe_missing"], 1u);
+  }
+}
+
+TEST_F(EbpfSourceTest, LongArgvIsTruncatedAt4KiB) {
+  std::string a(3000, 'a'), b(3000, 'b');
+  const char* argv[] = {"/bin/true", a.c_str(), b.c_str(), nullptr};
+  pid_t pid = spawn([&] { execv("/bin/true", const_cast<char**>(argv)); });
+  const ExecEvent* e = exec_of(pid);
+  ASSERT_NE(e, nullptr);
+  EXPECT_TRUE(e->capture.argv_truncated);
+  ASSERT_EQ(e->capture.argv->size(), 3u);
+  EXPECT_EQ((*e->capture.argv)[0], "/bin/true");
+  EXPECT_EQ((*e->capture.argv)[1], a);
+  // 4096 bytes in all: "/bin/true\0" (10) + a\0 (3001) leaves 1085 bytes of b.
+  EXPECT_EQ((*e->capture.argv)[2], std::string(4096 - 10 - 3001, 'b'));
+  reap(pid);
+}
+
+TEST(EbpfSourceOptions, MaxArgsBytes) {
+  EbpfOptions o;
+  o.max_args_bytes = 12;
+  EbpfSource src(o);
+  EventQueue q(1 << 20);
+  ASSERT_TRUE(src.start(q).ok());
+  const char* argv[] = {"/bin/true", "abcdef", nullptr};
+  pid_t pid = fork();
+  if (pid == 0) {
+    execv("/bin/true", const_cast<char**>(argv));
+    _exit(127);
+  }
+  waitpid(pid, nullptr, 0);
+  std::optional<ExecCapture> got;
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  std::vector<ProcEvent> batch;
+  while (!got && std::chrono::steady_clock::now() < deadline) {
+    q.pop_batch(batch, 4096, std::chrono::milliseconds(50));
+    for (const auto& ev : batch)
+      if (const auto* e = std::get_if<ExecEvent>(&ev.body); e && e->pid == pid) got = e->capture;
+  }
+  src.stop();
+  ASSERT_TRUE(got);
+  EXPECT_TRUE(got->argv_truncated);
+  EXPECT_EQ(*got->argv, (Strings{"/bin/true", "ab"}));
 }
 
 // A ring buffer of one page cannot hold an exec record with 4 KiB of argv: the kernel counts
