@@ -40,18 +40,30 @@ void apply_capture(ProcInfo& info, const ExecCapture& c) {
 
 const char* change_kind_name(Change::Kind kind) {
   switch (kind) {
-    case Change::Kind::Fork: return "fork";
-    case Change::Kind::Exec: return "exec";
-    case Change::Kind::Exit: return "exit";
-    case Change::Kind::Uid: return "uid";
-    case Change::Kind::Gid: return "gid";
-    case Change::Kind::Sid: return "sid";
-    case Change::Kind::Comm: return "comm";
-    case Change::Kind::Ptrace: return "ptrace";
-    case Change::Kind::Coredump: return "coredump";
-    case Change::Kind::Lost: return "lost";
-    case Change::Kind::Reparent: return "reparent";
-    case Change::Kind::Replaced: return "replaced";
+    case Change::Kind::Fork:
+      return "fork";
+    case Change::Kind::Exec:
+      return "exec";
+    case Change::Kind::Exit:
+      return "exit";
+    case Change::Kind::Uid:
+      return "uid";
+    case Change::Kind::Gid:
+      return "gid";
+    case Change::Kind::Sid:
+      return "sid";
+    case Change::Kind::Comm:
+      return "comm";
+    case Change::Kind::Ptrace:
+      return "ptrace";
+    case Change::Kind::Coredump:
+      return "coredump";
+    case Change::Kind::Lost:
+      return "lost";
+    case Change::Kind::Reparent:
+      return "reparent";
+    case Change::Kind::Replaced:
+      return "replaced";
   }
   return "unknown";
 }
@@ -288,8 +300,7 @@ Change ProcessTable::make_change(Change::Kind kind, uint64_t ts_ns, const ProcIn
   return c;
 }
 
-Change ProcessTable::unknown_change(Change::Kind kind, uint64_t ts_ns, int32_t pid,
-                                    int32_t ppid) {
+Change ProcessTable::unknown_change(Change::Kind kind, uint64_t ts_ns, int32_t pid, int32_t ppid) {
   Change c;
   c.kind = kind;
   c.ts_ns = ts_ns;
@@ -578,8 +589,10 @@ void ProcessTable::load_scan(std::vector<ProcInfo> procs) {
   for (auto& p : procs) {
     if (p.key.pid <= 0) continue;
     const int32_t pid = p.key.pid;
-    if (find_entry(pid)) set_ppid(*find_entry(pid), 0);  // duplicate pid: last one wins
-    else pids.push_back(pid);
+    if (find_entry(pid))
+      set_ppid(*find_entry(pid), 0);  // duplicate pid: last one wins
+    else
+      pids.push_back(pid);
     insert(entry_from_scan(std::move(p)));
   }
   for (auto& [pid, e] : entries_) link_parent(e.info);

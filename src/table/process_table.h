@@ -52,7 +52,7 @@ struct Change {
     Comm,      // info.comm is the new name; old_comm the previous one
     Ptrace,    // tracer_pid set (0 = detach)
     Coredump,  // process marked: its Exit will say core_dumped
-    Lost,      // the source missed events: lost_count / lost_reason; info empty
+    Lost,      // the source missed events: lost_count / lost_reason; info empty, known false
     Reparent,  // info.ppid is the new parent; old_ppid the one that exited
     Replaced,  // PID reuse: info = stale entry whose exit was lost; it was removed
   };
@@ -69,11 +69,11 @@ struct Change {
   bool core_dumped = false;
   double duration_s = 0;  // event ts - info.start_ns; 0 when start unknown / clock skew
 
-  int32_t old_ppid = 0;      // Reparent
-  int32_t tracer_pid = 0;    // Ptrace
-  std::string old_comm;      // Comm
-  uint64_t lost_count = 0;   // Lost
-  std::string lost_reason;   // Lost
+  int32_t old_ppid = 0;     // Reparent
+  int32_t tracer_pid = 0;   // Ptrace
+  std::string old_comm;     // Comm
+  uint64_t lost_count = 0;  // Lost
+  std::string lost_reason;  // Lost
 };
 
 const char* change_kind_name(Change::Kind kind);  // "fork", "exec", ..., "reparent", "replaced"
@@ -86,13 +86,13 @@ struct ReconcileResult {
 };
 
 struct TableStats {
-  uint64_t exits_unknown = 0;   // process exit for a pid not in the table
-  uint64_t stale_replaced = 0;  // entry replaced because its pid was reused (exit lost)
-  uint64_t reparented = 0;      // orphans moved to a new parent
-  uint64_t incomplete = 0;      // fork/exec/learn that produced incomplete info
-  uint64_t learned = 0;         // unknown pid read from the enricher on a later event
-  uint64_t threads_unknown = 0; // thread fork/exit for a pid not in the table
-  uint64_t lost_events = 0;     // sum of LostEvent counts seen
+  uint64_t exits_unknown = 0;    // process exit for a pid not in the table
+  uint64_t stale_replaced = 0;   // entry replaced because its pid was reused (exit lost)
+  uint64_t reparented = 0;       // orphans moved to a new parent
+  uint64_t incomplete = 0;       // fork/exec/learn that produced incomplete info
+  uint64_t learned = 0;          // unknown pid read from the enricher on a later event
+  uint64_t threads_unknown = 0;  // thread fork/exit for a pid not in the table
+  uint64_t lost_events = 0;      // sum of LostEvent counts seen
 };
 
 class ProcessTable {
@@ -130,6 +130,8 @@ class ProcessTable {
   int depth(int32_t pid) const;
 
   const TableStats& stats() const { return stats_; }
+  // Number of ppid buckets in the child index (bounded by live parents; for tests/metrics).
+  size_t indexed_parents() const { return children_.size(); }
   const TableOptions& options() const { return options_; }
 
   // Time conversions per TableOptions (exposed for the engine and tests).

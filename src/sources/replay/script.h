@@ -27,8 +27,8 @@ class Script {
  public:
   static constexpr uint64_t kDefaultStartNs = 1'000'000'000;  // 1 s after boot
   static constexpr uint64_t kDefaultStepNs = 1'000'000;       // 1 ms between events
-  static constexpr uint64_t kAutoStart = UINT64_MAX;       // start time derived from ts
-  static constexpr uint64_t kNoStart = UINT64_MAX - 1;     // the source could not read it
+  static constexpr uint64_t kAutoStart = UINT64_MAX;          // start time derived from ts
+  static constexpr uint64_t kNoStart = UINT64_MAX - 1;        // the source could not read it
   static constexpr uint32_t kSigchld = 17;
 
   explicit Script(uint64_t start_ns = kDefaultStartNs, uint64_t step_ns = kDefaultStepNs)
@@ -100,9 +100,7 @@ class Script {
     return push(GidEvent{pid, pid, rgid, egid.value_or(rgid)});
   }
   Script& sid(int32_t pid) { return push(SidEvent{pid, pid}); }
-  Script& comm(int32_t pid, std::string name) {
-    return push(CommEvent{pid, pid, std::move(name)});
-  }
+  Script& comm(int32_t pid, std::string name) { return push(CommEvent{pid, pid, std::move(name)}); }
   Script& ptrace(int32_t pid, int32_t tracer) {
     return push(PtraceEvent{pid, pid, tracer, tracer});
   }

@@ -45,7 +45,9 @@ struct FakeProc {
       const std::string leaf = self.exe.empty() ? self.comm : base(self.exe);
       return (parent ? parent->tree : std::string()) + "/" + leaf;
     };
-    e.user_name = [](uint32_t uid) { return uid == 0 ? std::string("root") : "u" + std::to_string(uid); };
+    e.user_name = [](uint32_t uid) {
+      return uid == 0 ? std::string("root") : "u" + std::to_string(uid);
+    };
     return e;
   }
 };
@@ -588,6 +590,7 @@ TEST_F(TableTest, DepthFollowsForks) {
 
 TEST_F(TableTest, MemoryIsBoundedByLiveProcesses) {
   const size_t baseline = table.size();
+  const size_t baseline_index = table.indexed_parents();
   Script s;
   for (int i = 0; i < 20000; ++i) {
     const int32_t pid = 1000 + i % 300;  // pids get reused, like pid_max wrapping
@@ -596,9 +599,25 @@ TEST_F(TableTest, MemoryIsBoundedByLiveProcesses) {
   }
   play(table, s);
   EXPECT_EQ(table.size(), baseline);
+  EXPECT_EQ(table.indexed_parents(), baseline_index);
   EXPECT_TRUE(table.children(1).empty());
+  size_t seen = 0;
+  table.for_each([&](const ProcInfo&) { ++seen; });
+  EXPECT_EQ(seen, baseline);
   EXPECT_EQ(table.stats().stale_replaced, 0u);
   EXPECT_EQ(table.stats().exits_unknown, 0u);
+}
+
+TEST_F(TableTest, IndexStaysBoundedWithOrphans) {
+  Script s;
+  for (int i = 0; i < 1000; ++i) {
+    const int32_t a = 2000 + (i % 50) * 2, b = a + 1;
+    s.fork(1, a, 10'000 + uint64_t(i)).fork(a, b, 10'000 + uint64_t(i)).exit(a).exit(b);
+  }
+  play(table, s);
+  EXPECT_EQ(table.size(), 1u);
+  EXPECT_EQ(table.indexed_parents(), 0u);  // init has no children left either
+  EXPECT_EQ(table.stats().reparented, 1000u);
 }
 
 TEST(ChangeKind, Names) {
