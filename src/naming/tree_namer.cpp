@@ -146,6 +146,7 @@ std::string TreeNamer::name(const ProcInfo& self, const ProcInfo* parent) const 
   if (cap > 0 && labels.size() > cap) {
     elide = cap > 1;
     from = labels.size() - (cap > 1 ? cap - 1 : 1);
+    if (elide && labels[from] == kElided) ++from;  // a real "..." label next to the marker
   }
 
   std::string out;

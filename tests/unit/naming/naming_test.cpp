@@ -364,6 +364,11 @@ TEST(TreeNamerCap, DeepChainsAreCapped) {
   parent.key = {50, 500};
   parent.tree = "/random/.../a/b/c";
   EXPECT_EQ(namer.name(proc(51, 50, "/opt/bin/d", {"d"}), &parent), "/random/.../b/c/d");
+  // A script literally named "..." never ends up right after the marker.
+  ProcInfo dots = proc(52, 50, "/usr/bin/bash", {"bash", "..."});
+  EXPECT_EQ(namer.name(dots, &parent), "/random/.../b/c/...");
+  parent.tree = "/.../a/.../c";
+  EXPECT_EQ(namer.name(proc(53, 50, "/opt/bin/d", {"d"}), &parent), "/.../c/d");
   // Default cap: 32 labels.
   TreeNamer def(fixture_options());
   std::vector<ProcInfo> deep;
