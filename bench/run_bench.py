@@ -692,6 +692,9 @@ def main() -> int:
                           f"exec {c['exec']}, exit {c['exit']}, exact {c['exact']}, "
                           f"cpu {r['cpu_s']:.2f} s, caught up in {r['catchup_s']:.1f} s"
                           + (f", lost {c['lost']}" if c.get("lost") else "")
+                          + (f"; exec/exit are upper bounds; named {c['named']}, exit lines attributed"
+                             f" {c['exit_attributed']} of {c['exit_lines_total']}"
+                             if c.get("bound") else "")
                           + (f", {c['thread_events']} spawner-thread events"
                              if c.get("thread_events") else "")
                           + (f", {c['exit_duplicates']} duplicate exits"
