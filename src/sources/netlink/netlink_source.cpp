@@ -209,8 +209,8 @@ void NetlinkSource::run(EventQueue* queue) {
     if (n < batch.capacity()) {  // the socket is empty right now
       if (auto l = loss.on_drained()) add_loss(*l, monotonic_ns(), 0);
     }
+    publish();  // first, so stats() already counts whatever a consumer can pop
     if (!out.empty()) queue->push_batch(out);
-    publish();
   }
 }
 

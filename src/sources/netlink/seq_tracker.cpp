@@ -15,33 +15,55 @@ uint64_t SeqTracker::observe(uint32_t cpu, uint32_t seq) {
 }
 
 void LossAccounting::on_overrun() {
-  tracker_.for_each_cpu([this](uint32_t cpu) { pending_.insert(cpu); });
+  overrun_open_ = true;
+  drained_since_overrun_ = false;
   overrun_unreported_ = true;
+  settled_.clear();
+}
+
+void LossAccounting::close_if_settled() {
+  if (!drained_since_overrun_) return;
+  bool all = true;
+  tracker_.for_each_cpu([&](uint32_t cpu) { all = all && settled_.count(cpu) != 0; });
+  if (!all) return;
+  overrun_open_ = false;
+  settled_.clear();
+  credit_ = 0;
 }
 
 std::optional<LostEvent> LossAccounting::on_message(uint32_t cpu, uint32_t seq) {
   uint64_t gap = tracker_.observe(cpu, seq);
-  auto it = pending_.find(cpu);
-  if (it == pending_.end()) {
+  if (!overrun_open_ || settled_.count(cpu) != 0) {
     if (gap == 0) return std::nullopt;
     return LostEvent{gap, "seq_gap"};
   }
-  pending_.erase(it);
-  if (gap > 0) {
-    overrun_unreported_ = false;
-    const uint64_t take = std::min(credit_, gap);
-    credit_ -= take;
-    gap -= take;
+  if (gap == 0) {
+    // Still reading what was queued before the overflow, unless the socket was drained.
+    if (drained_since_overrun_) {
+      settled_.insert(cpu);
+      close_if_settled();
+    }
+    return std::nullopt;
   }
-  if (pending_.empty()) credit_ = 0;
+  settled_.insert(cpu);
+  overrun_unreported_ = false;
+  const uint64_t take = std::min(credit_, gap);
+  credit_ -= take;
+  gap -= take;
+  close_if_settled();
   if (gap == 0) return std::nullopt;
   return LostEvent{gap, "enobufs"};
 }
 
 std::optional<LostEvent> LossAccounting::on_drained() {
-  if (!overrun_unreported_) return std::nullopt;
+  if (!overrun_open_) return std::nullopt;
+  drained_since_overrun_ = true;
+  if (!overrun_unreported_) {
+    close_if_settled();
+    return std::nullopt;
+  }
   overrun_unreported_ = false;
-  credit_ = pending_.empty() ? 0 : credit_ + 1;
+  ++credit_;
   return LostEvent{1, "enobufs"};
 }
 

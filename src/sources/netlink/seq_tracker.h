@@ -31,26 +31,35 @@ class SeqTracker {
 };
 
 // Turns sequence gaps and ENOBUFS overruns into LostEvents so that each lost message is
-// counted once: a gap that follows an overrun on a CPU is the overrun's loss ("enobufs"),
-// any other gap is "seq_gap".
+// counted once. ENOBUFS is reported *before* the messages still queued from before the
+// overflow; the kernel then drops everything until the queue is empty. So on each CPU the
+// stream reads: queued messages, one gap, new messages. After an overrun, the first gap on
+// every CPU (also CPUs first seen after it) is the overrun's loss ("enobufs"); a CPU that
+// shows no gap in its first message after the socket was drained lost nothing. Any other
+// gap is "seq_gap".
 class LossAccounting {
  public:
-  // recv failed with ENOBUFS: the next gap on every CPU seen so far belongs to this overrun.
+  // recv failed with ENOBUFS.
   void on_overrun();
   // Any proc connector message with a real cpu (events, acks, unknown kinds).
   std::optional<LostEvent> on_message(uint32_t cpu, uint32_t seq);
   // The socket was found empty. An overrun no gap has accounted for yet is reported now as a
-  // loss of 1 (a lower bound; the drop may be on a CPU whose next message is far off or
-  // that was never seen). That 1 is then taken off the overrun's next gap.
+  // loss of 1 (a lower bound, so the consumer resyncs without waiting for a quiet CPU's next
+  // message). That 1 is then taken off the overrun's gaps, so the total stays exact.
   std::optional<LostEvent> on_drained();
 
+  bool overrun_open() const { return overrun_open_; }
   const SeqTracker& tracker() const { return tracker_; }
 
  private:
+  void close_if_settled();
+
   SeqTracker tracker_;
-  std::unordered_set<uint32_t> pending_;  // cpus whose next gap belongs to an overrun
+  bool overrun_open_ = false;       // some CPU may still show the overrun's gap
+  bool drained_since_overrun_ = false;
   bool overrun_unreported_ = false;
-  uint64_t credit_ = 0;  // already reported by on_drained, to subtract from a pending gap
+  std::unordered_set<uint32_t> settled_;  // cpus whose part of the open overrun is known
+  uint64_t credit_ = 0;  // reported by on_drained, to take off the overrun's next gap
 };
 
 }  // namespace procwatch::netlink

@@ -109,12 +109,55 @@ TEST(LossAccounting, OverrunWithNoVisibleGapStillReportsOne) {
   LossAccounting a;
   a.on_message(0, 10);
   a.on_overrun();
-  EXPECT_FALSE(a.on_message(0, 11));  // nothing lost on cpu 0
-  EXPECT_FALSE(a.on_message(3, 0));   // cpu 3 never seen: its loss is invisible
+  EXPECT_FALSE(a.on_message(0, 11));  // still the queued messages
   auto l = a.on_drained();
   ASSERT_TRUE(l);
   EXPECT_EQ(l->count, 1u);
-  EXPECT_EQ(total(a.on_message(3, 4)), 3u);  // not reduced: cpu 3 was not pending
+  EXPECT_EQ(l->reason, "enobufs");
+  EXPECT_FALSE(a.on_message(0, 12));  // first after the drain, no gap: cpu 0 lost nothing
+  EXPECT_FALSE(a.overrun_open());
+  auto g = a.on_message(0, 15);  // a later gap is its own, not reduced by the early 1
+  ASSERT_TRUE(g);
+  EXPECT_EQ(g->count, 2u);
+  EXPECT_EQ(g->reason, "seq_gap");
+}
+
+// What the kernel really does: ENOBUFS comes before the messages queued ahead of the overflow,
+// so the CPUs are first seen after on_overrun() and their gaps show after the drain.
+TEST(LossAccounting, CpusFirstSeenAfterTheOverrunAreAttributed) {
+  LossAccounting a;
+  a.on_overrun();
+  EXPECT_FALSE(a.on_message(0, 100));
+  EXPECT_FALSE(a.on_message(0, 101));
+  EXPECT_FALSE(a.on_message(1, 50));
+  auto early = a.on_drained();
+  ASSERT_TRUE(early);
+  uint64_t sum = early->count;
+  auto l0 = a.on_message(0, 150);  // 102..149 lost
+  ASSERT_TRUE(l0);
+  EXPECT_EQ(l0->reason, "enobufs");
+  sum += l0->count;
+  auto l1 = a.on_message(1, 60);  // 51..59 lost
+  ASSERT_TRUE(l1);
+  EXPECT_EQ(l1->reason, "enobufs");
+  sum += l1->count;
+  EXPECT_EQ(sum, 48u + 9u);  // the early 1 is not counted twice
+  EXPECT_FALSE(a.overrun_open());
+  EXPECT_EQ(a.on_message(1, 62)->reason, "seq_gap");
+}
+
+TEST(LossAccounting, CpuWithoutLossAfterDrainIsSettled) {
+  LossAccounting a;
+  a.on_message(0, 10);
+  a.on_message(1, 20);
+  a.on_overrun();
+  ASSERT_TRUE(a.on_drained());  // 1 reported early
+  EXPECT_FALSE(a.on_message(0, 11));
+  EXPECT_TRUE(a.overrun_open());  // cpu 1 has not spoken yet
+  auto l = a.on_message(1, 25);
+  ASSERT_TRUE(l);
+  EXPECT_EQ(l->count, 3u);  // 4 lost, 1 already reported
+  EXPECT_FALSE(a.overrun_open());
 }
 
 TEST(LossAccounting, OverrunBeforeAnyMessage) {
@@ -126,8 +169,22 @@ TEST(LossAccounting, OverrunBeforeAnyMessage) {
   EXPECT_EQ(l->count, 1u);
   auto g = a.on_message(0, 53);
   ASSERT_TRUE(g);
-  EXPECT_EQ(g->count, 2u);
-  EXPECT_EQ(g->reason, "seq_gap");
+  EXPECT_EQ(g->count, 1u);  // 2 lost in all
+  EXPECT_EQ(g->reason, "enobufs");
+}
+
+TEST(LossAccounting, SecondOverrunReopens) {
+  LossAccounting a;
+  a.on_message(0, 1);
+  a.on_overrun();
+  EXPECT_EQ(a.on_message(0, 5)->count, 3u);
+  a.on_drained();
+  EXPECT_FALSE(a.overrun_open());
+  a.on_overrun();
+  auto l = a.on_message(0, 9);
+  ASSERT_TRUE(l);
+  EXPECT_EQ(l->reason, "enobufs");
+  EXPECT_EQ(l->count, 3u);
 }
 
 }  // namespace
