@@ -17,8 +17,8 @@ bool to_number(std::string_view s, T* out) {
 
 std::string_view trim(std::string_view s) {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\n' ||
-                        s.back() == '\r')) {
+  while (!s.empty() &&
+         (s.back() == ' ' || s.back() == '\t' || s.back() == '\n' || s.back() == '\r')) {
     s.remove_suffix(1);
   }
   return s;
@@ -36,8 +36,8 @@ std::string_view next_token(std::string_view* s) {
 }
 
 Error field_error(const char* file, int index, const char* name, const char* what) {
-  return make_error(std::string(file) + ": field " + std::to_string(index) + " (" + name +
-                    ") " + what);
+  return make_error(std::string(file) + ": field " + std::to_string(index) + " (" + name + ") " +
+                    what);
 }
 
 bool is_lower_hex64(std::string_view s) {
@@ -94,10 +94,11 @@ Result<Stat> parse_stat(std::string_view text) {
     fields[i] = next_token(&rest);
     if (fields[i].empty()) {
       static const char* const kNames[] = {
-          "",      "pid",     "comm",      "state",       "ppid",   "pgrp",  "session",
-          "tty_nr", "tpgid",  "flags",     "minflt",      "cminflt", "majflt", "cmajflt",
-          "utime", "stime",   "cutime",    "cstime",      "priority", "nice", "num_threads",
-          "itrealvalue", "starttime", "vsize", "rss"};
+          "",         "pid",     "comm",        "state",       "ppid",      "pgrp",
+          "session",  "tty_nr",  "tpgid",       "flags",       "minflt",    "cminflt",
+          "majflt",   "cmajflt", "utime",       "stime",       "cutime",    "cstime",
+          "priority", "nice",    "num_threads", "itrealvalue", "starttime", "vsize",
+          "rss"};
       return field_error("stat", i, kNames[i], "missing");
     }
   }
@@ -242,10 +243,9 @@ std::string container_id_from_cgroup(std::string_view cgroup_path) {
   while (!path.empty() && path.back() == '/') path.remove_suffix(1);
   while (!path.empty()) {
     const size_t slash = path.rfind('/');
-    const std::string_view elem =
-        slash == std::string_view::npos ? path : path.substr(slash + 1);
-    std::string_view parent = slash == std::string_view::npos ? std::string_view{}
-                                                              : path.substr(0, slash);
+    const std::string_view elem = slash == std::string_view::npos ? path : path.substr(slash + 1);
+    std::string_view parent =
+        slash == std::string_view::npos ? std::string_view{} : path.substr(0, slash);
     const size_t pslash = parent.rfind('/');
     const std::string_view prev =
         pslash == std::string_view::npos ? parent : parent.substr(pslash + 1);

@@ -16,8 +16,8 @@ namespace procwatch::procfs {
 namespace {
 
 constexpr uint32_t kPfKthread = 0x00200000;  // include/linux/sched.h
-constexpr size_t kStatBuf = 2048;             // a stat line is ~300 bytes; comm is <= 64
-constexpr size_t kLinkBuf = 4096 + 64;        // PATH_MAX plus " (deleted)"
+constexpr size_t kStatBuf = 2048;            // a stat line is ~300 bytes; comm is <= 64
+constexpr size_t kLinkBuf = 4096 + 64;       // PATH_MAX plus " (deleted)"
 constexpr size_t kSmallBuf = 8192;
 
 // root/pid/name into out; false when it does not fit.
@@ -27,8 +27,7 @@ bool make_path(const std::string& root, int32_t pid, const char* name, char* out
 }
 
 // Reads up to cap bytes of root/pid/name into buf. Returns bytes read, or -errno.
-ssize_t read_into(const std::string& root, int32_t pid, const char* name, char* buf,
-                  size_t cap) {
+ssize_t read_into(const std::string& root, int32_t pid, const char* name, char* buf, size_t cap) {
   char path[4096];
   if (!make_path(root, pid, name, path, sizeof path)) return -ENAMETOOLONG;
   const int fd = ::open(path, O_RDONLY | O_CLOEXEC);
@@ -80,8 +79,8 @@ Result<Stat> read_stat(const std::string& root, int32_t pid, ssize_t* rc_out) {
 }
 
 // cmdline of pid parsed within limits. *rc_out: bytes read or -errno.
-std::vector<std::string> read_cmdline(const std::string& root, int32_t pid,
-                                      const ReadLimits& lim, bool* truncated, ssize_t* rc_out) {
+std::vector<std::string> read_cmdline(const std::string& root, int32_t pid, const ReadLimits& lim,
+                                      bool* truncated, ssize_t* rc_out) {
   // Enough for max_arg_bytes of text plus one NUL per arg; one byte more tells us the file
   // was longer than that.
   const size_t want = lim.max_arg_bytes + lim.max_args + 1;
@@ -136,9 +135,8 @@ Result<std::string> ProcReader::read_file(int32_t pid, const char* name, size_t 
   std::string out(max_bytes, '\0');
   const ssize_t rc = read_into(root_, pid, name, out.data(), max_bytes);
   if (rc < 0) {
-    return make_error(root_ + "/" + std::to_string(pid) + "/" + name + ": " +
-                          std::strerror(int(-rc)),
-                      int(-rc));
+    return make_error(
+        root_ + "/" + std::to_string(pid) + "/" + name + ": " + std::strerror(int(-rc)), int(-rc));
   }
   out.resize(size_t(rc));
   return out;

@@ -147,8 +147,9 @@ TEST(ParseStatus, RealText) {
 }
 
 TEST(ParseStatus, ZombieHasNoVmLinesAndOddNamesSurvive) {
-  auto s = parse_status("Name:\tevil) (name\nTgid:\t9\nPPid:\t1\nUid:\t0\t0\t0\t0\n"
-                        "Gid:\t0\t0\t0\t0\nThreads:\t1");
+  auto s = parse_status(
+      "Name:\tevil) (name\nTgid:\t9\nPPid:\t1\nUid:\t0\t0\t0\t0\n"
+      "Gid:\t0\t0\t0\t0\nThreads:\t1");
   ASSERT_TRUE(s.ok()) << s.error().message;
   EXPECT_EQ(s->name, "evil) (name");
   EXPECT_EQ(s->vm_rss_kb, 0u);
@@ -241,8 +242,8 @@ TEST(ParseCgroup, PicksV2ThenSystemdThenFirst) {
 }
 
 TEST(ParseCgroup, NoValidLineIsAnError) {
-  for (std::string text : {""s, "\n"s, "garbage\n"s, "x::/a\n"s, "1:cpu:\n"s, "0:/a\n"s,
-                           "-1::/a\n"s}) {
+  for (std::string text :
+       {""s, "\n"s, "garbage\n"s, "x::/a\n"s, "1:cpu:\n"s, "0:/a\n"s, "-1::/a\n"s}) {
     auto p = parse_cgroup(text);
     ASSERT_FALSE(p.ok()) << text;
     EXPECT_EQ(p.error().message, "cgroup: no valid \"id:controllers:path\" line");
@@ -261,8 +262,8 @@ TEST(ContainerId, Layouts) {
       {"/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-" + podu +
            ".slice/cri-containerd-" + id + ".scope",
        id},
-      {"/kubepods.slice/kubepods-besteffort.slice/kubepods-besteffort-" + podu +
-           ".slice/crio-" + id + ".scope",
+      {"/kubepods.slice/kubepods-besteffort.slice/kubepods-besteffort-" + podu + ".slice/crio-" +
+           id + ".scope",
        id},
       {"/machine.slice/libpod-" + id + ".scope", id},
       {"/machine.slice/libpod-" + id + ".scope/container", id},

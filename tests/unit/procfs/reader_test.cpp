@@ -49,6 +49,7 @@ struct Expected {
 
 // The table of tests/fixtures/proc/README.md.
 const std::vector<Expected>& fixture_table() {
+  // clang-format off
   static const std::vector<Expected> t = {
       {1, 4, 0, 0, "systemd", "/usr/lib/systemd/systemd", false, {"/sbin/init"}, 0,
        "/init.scope", "", "system_u:system_r:init_t:s0", 1, false},
@@ -79,6 +80,7 @@ const std::vector<Expected>& fixture_table() {
        {"/opt/app/bin/agent", "--config", "/etc/agent.yaml"}, 0, "/system.slice/agent.service",
        "", "", 1, false},
   };
+  // clang-format on
   return t;
 }
 
@@ -279,8 +281,7 @@ TEST(ProcReaderFixture, ArgvLimits) {
   ProcReader few_args(kRoot, ReadLimits{2, 4096});
   auto p = few_args.read_process(2290);
   ASSERT_TRUE(p);
-  EXPECT_EQ(p->argv,
-            (std::vector<std::string>{"/usr/bin/containerd-shim-runc-v2", "-namespace"}));
+  EXPECT_EQ(p->argv, (std::vector<std::string>{"/usr/bin/containerd-shim-runc-v2", "-namespace"}));
   EXPECT_TRUE(p->argv_truncated);
   EXPECT_FALSE(p->incomplete);
 
@@ -362,8 +363,8 @@ TEST(ProcReaderLive, OwnProcess) {
 TEST(ProcReaderLive, ScanFindsThisProcess) {
   ProcReader r;
   auto all = r.scan();
-  auto it = std::find_if(all.begin(), all.end(),
-                         [](const ProcInfo& p) { return p.key.pid == getpid(); });
+  auto it =
+      std::find_if(all.begin(), all.end(), [](const ProcInfo& p) { return p.key.pid == getpid(); });
   ASSERT_NE(it, all.end());
   EXPECT_EQ(it->exe, self_exe());
   EXPECT_GT(all.size(), 1u);

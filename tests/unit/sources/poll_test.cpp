@@ -1,5 +1,3 @@
-#include "sources/poll/poll_source.h"
-
 #include <gtest/gtest.h>
 #include <spawn.h>
 #include <sys/wait.h>
@@ -14,6 +12,7 @@
 #include <vector>
 
 #include "core/clock.h"
+#include "sources/poll/poll_source.h"
 
 extern char** environ;
 
@@ -54,8 +53,8 @@ class TempTree {
     const std::string ids = std::to_string(uid);
     write(d + "/status", "Name:\t" + comm + "\nTgid:\t" + std::to_string(pid) + "\nPPid:\t" +
                              std::to_string(ppid) + "\nUid:\t" + ids + "\t" + ids + "\t" + ids +
-                             "\t" + ids + "\nGid:\t" + ids + "\t" + ids + "\t" + ids + "\t" +
-                             ids + "\nThreads:\t1\n");
+                             "\t" + ids + "\nGid:\t" + ids + "\t" + ids + "\t" + ids + "\t" + ids +
+                             "\nThreads:\t1\n");
     std::string cmdline;
     for (const auto& a : argv) cmdline += a + '\0';
     write(d + "/cmdline", cmdline);
@@ -101,9 +100,9 @@ std::vector<ProcEvent> drain_for(EventQueue& q, std::chrono::milliseconds d) {
   return collect(q, d, [](const std::vector<ProcEvent>&) { return false; });
 }
 
-ExecCapture expected_capture(uint64_t start, const std::string& exe,
-                             std::vector<std::string> argv, int32_t ppid,
-                             const std::string& comm, uint32_t uid, const std::string& cgroup) {
+ExecCapture expected_capture(uint64_t start, const std::string& exe, std::vector<std::string> argv,
+                             int32_t ppid, const std::string& comm, uint32_t uid,
+                             const std::string& cgroup) {
   ExecCapture c;
   c.start_time = start;
   c.exe = exe;
@@ -144,20 +143,20 @@ TEST(PollDiff, ExactEventsForAddRemoveExeChangeAndReuse) {
   EXPECT_TRUE(diff_snapshots(before, before, 1000).empty());
 
   PollSnapshot after = before;
-  after.erase(ProcKey{1300, 90500});                    // exited
-  ProcInfo bash = after.at(ProcKey{1022, 88245});       // exec'd zsh
+  after.erase(ProcKey{1300, 90500});               // exited
+  ProcInfo bash = after.at(ProcKey{1022, 88245});  // exec'd zsh
   bash.exe = "/usr/bin/zsh";
   after[bash.key] = bash;
-  ProcInfo reused = after.at(ProcKey{1400, 91000});     // pid 1400 reused
+  ProcInfo reused = after.at(ProcKey{1400, 91000});  // pid 1400 reused
   after.erase(reused.key);
   reused.key.start_time = 96000;
   reused.start_ns = 0;
   after.emplace(reused.key, reused);
-  ProcInfo kworker = after.at(ProcKey{9, 5});           // a new kernel thread
+  ProcInfo kworker = after.at(ProcKey{9, 5});  // a new kernel thread
   kworker.key = ProcKey{10, 95500};
   kworker.start_ns = 0;
   after.emplace(kworker.key, kworker);
-  ProcInfo gone_exe = after.at(ProcKey{612, 1520});     // unreadable exe is not a change
+  ProcInfo gone_exe = after.at(ProcKey{612, 1520});  // unreadable exe is not a change
   gone_exe.exe.clear();
   after[gone_exe.key] = gone_exe;
 
@@ -189,15 +188,14 @@ TEST(PollDiff, ExactEventsForAddRemoveExeChangeAndReuse) {
   EXPECT_EQ(f3.child_start_time, 96000u);
   const auto& x4 = std::get<ExecEvent>(evs[4].body);
   EXPECT_EQ(x4.pid, 1400);
-  expect_capture_eq(x4.capture,
-                    expected_capture(96000, "/tmp/.x9f3kq/payload",
-                                     {"/tmp/.x9f3kq/payload", "-c", "beacon"}, 1100, "payload",
-                                     1000, kSession));
+  expect_capture_eq(x4.capture, expected_capture(96000, "/tmp/.x9f3kq/payload",
+                                                 {"/tmp/.x9f3kq/payload", "-c", "beacon"}, 1100,
+                                                 "payload", 1000, kSession));
   const auto& x5 = std::get<ExecEvent>(evs[5].body);  // exe change
   EXPECT_EQ(x5.pid, 1022);
   EXPECT_EQ(x5.tid, 1022);
-  expect_capture_eq(x5.capture, expected_capture(88245, "/usr/bin/zsh", {"-bash"}, 1021, "bash",
-                                                 1000, kSession));
+  expect_capture_eq(
+      x5.capture, expected_capture(88245, "/usr/bin/zsh", {"-bash"}, 1021, "bash", 1000, kSession));
   EXPECT_EQ(evs[5].ts_ns, 777u);
 }
 
@@ -253,10 +251,9 @@ TEST(PollSourceFixture, SeesChangesBetweenPolls) {
     } else if (const auto* x = std::get_if<ExecEvent>(&b)) {
       if (x->pid == 1500) {
         exec_new_at = i;
-        expect_capture_eq(x->capture,
-                          expected_capture(95000, "/usr/bin/curl",
-                                           {"curl", "-s", "http://example.com/x"}, 1400, "curl",
-                                           1000, kSession));
+        expect_capture_eq(x->capture, expected_capture(95000, "/usr/bin/curl",
+                                                       {"curl", "-s", "http://example.com/x"}, 1400,
+                                                       "curl", 1000, kSession));
       } else {
         exec_change_at = i;
         EXPECT_EQ(x->pid, 1022);
@@ -318,9 +315,9 @@ TEST(PollSourceLive, SeesSleepChildExecAndExit) {
 
   const char* argv[] = {"sleep", "0.5", nullptr};
   pid_t child = -1;
-  ASSERT_EQ(posix_spawn(&child, "/usr/bin/sleep", nullptr, nullptr, const_cast<char**>(argv),
-                        environ),
-            0);
+  ASSERT_EQ(
+      posix_spawn(&child, "/usr/bin/sleep", nullptr, nullptr, const_cast<char**>(argv), environ),
+      0);
   const auto start_ticks = reader.read_start_time(child);
 
   bool reaped = false, saw_fork = false, saw_exec = false, saw_exit = false;
