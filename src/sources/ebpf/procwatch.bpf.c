@@ -122,10 +122,11 @@ static long walk_step(__u32 i, void *arg) {
 
   struct dentry *d = c->dentry;
   struct dentry *parent = BPF_CORE_READ(d, d_parent);
-  if (d == c->mnt_root || d == parent) {
+  int last = 0;
+  if (d == c->mnt_root) {
     struct mount *m = c->mnt;
     struct mount *pm = BPF_CORE_READ(m, mnt_parent);
-    if (d != c->mnt_root || m == pm) {  // disconnected dentry, or the namespace root
+    if (m == pm) {  // the root mount of the namespace
       c->done = 1;
       return 1;
     }
@@ -133,6 +134,17 @@ static long walk_step(__u32 i, void *arg) {
     c->mnt = pm;
     c->mnt_root = BPF_CORE_READ(pm, mnt.mnt_root);
     return 0;
+  }
+  if (d == parent) {
+    // A root dentry that is not its mount's root. As the file itself it is a pseudo file
+    // (memfd, from d_alloc_pseudo), which d_path shows as "/<name> (deleted)"; higher up
+    // it is a disconnected ancestor and the path cannot be completed.
+    if (c->pos != PW_EBPF_PATH_MAX) {
+      c->flags |= PW_EXEC_PATH_TRUNCATED;
+      c->done = 1;
+      return 1;
+    }
+    last = 1;
   }
 
   __u32 len = BPF_CORE_READ(d, d_name.len);
@@ -148,6 +160,10 @@ static long walk_step(__u32 i, void *arg) {
     c->flags |= PW_EXEC_PATH_FAULT;
   c->pos = off;
   c->dentry = parent;
+  if (last) {
+    c->done = 1;
+    return 1;
+  }
   return 0;
 }
 
@@ -182,8 +198,8 @@ int BPF_PROG(pw_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm 
   c.mnt = container_of(vfsmnt, struct mount, mnt);
   c.mnt_root = BPF_CORE_READ(vfsmnt, mnt_root);
   c.pos = PW_EBPF_PATH_MAX;
-  if (!BPF_CORE_READ(exe_dentry, d_hash.pprev) && exe_dentry != BPF_CORE_READ(exe_dentry, d_parent))
-    c.flags |= PW_EXEC_PATH_DELETED;
+  // Unhashed: unlinked, or a pseudo file (memfd) that never had a name in a directory.
+  if (!BPF_CORE_READ(exe_dentry, d_hash.pprev)) c.flags |= PW_EXEC_PATH_DELETED;
   bpf_loop(PW_EBPF_PATH_DEPTH, walk_step, &c, 0);
   if (!c.done) c.flags |= PW_EXEC_PATH_TRUNCATED;
   r->flags |= c.flags;

@@ -4,6 +4,9 @@
 
 #include <cstddef>
 #include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <string>
 #include <vector>
 
@@ -261,6 +264,20 @@ TEST(EbpfDecoder, BoottimeToTicksMatchesKernelRounding) {
   EXPECT_EQ(boottime_ns_to_ticks(123'456'789'012ull, 100), 12345u);
   EXPECT_EQ(boottime_ns_to_ticks(123'456'789'012ull, 1000), 123456u);
   EXPECT_EQ(boottime_ns_to_ticks(1, 0), 0u);
+}
+
+// The fuzz seeds are valid records of the current layout.
+TEST(EbpfDecoder, FuzzCorpusSeedsDecode) {
+  size_t n = 0;
+  for (const auto& f : std::filesystem::directory_iterator(PROCWATCH_EBPF_CORPUS)) {
+    std::ifstream in(f.path(), std::ios::binary);
+    std::string raw((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    Bytes b(raw.size());
+    std::memcpy(b.data(), raw.data(), raw.size());
+    EXPECT_TRUE(decode_ebpf_record(b).ok()) << f.path();
+    ++n;
+  }
+  EXPECT_GE(n, 4u);
 }
 
 }  // namespace

@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -471,6 +472,40 @@ TEST(EbpfSourceOptions, MaxArgsBytes) {
   ASSERT_TRUE(got);
   EXPECT_TRUE(got->argv_truncated);
   EXPECT_EQ(*got->argv, (Strings{"/bin/true", "ab"}));
+}
+
+// memfd exec: the file lives on an internal mount and is unlinked from birth. exe must agree
+// with what /proc/PID/exe says, " (deleted)" stripped and flagged.
+TEST_F(EbpfSourceTest, MemfdExecMatchesProcExe) {
+  int mfd = memfd_create("pw-test", MFD_CLOEXEC);
+  ASSERT_GE(mfd, 0);
+  {
+    std::ifstream in("/usr/bin/sleep", std::ios::binary);
+    std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    ASSERT_EQ(write(mfd, bytes.data(), bytes.size()), ssize_t(bytes.size()));
+  }
+  const char* argv[] = {"sleep", "30", nullptr};
+  pid_t pid = fork();
+  if (pid == 0) {
+    fexecve(mfd, const_cast<char**>(argv), environ);
+    _exit(127);
+  }
+  close(mfd);
+  const ExecEvent* e = exec_of(pid);
+  ASSERT_NE(e, nullptr);
+  char buf[PATH_MAX];
+  ssize_t n = readlink(("/proc/" + std::to_string(pid) + "/exe").c_str(), buf, sizeof(buf));
+  ASSERT_GT(n, 0);
+  std::string proc_exe(buf, size_t(n));
+  const std::string suffix = " (deleted)";
+  ASSERT_TRUE(proc_exe.size() > suffix.size() &&
+              proc_exe.compare(proc_exe.size() - suffix.size(), suffix.size(), suffix) == 0)
+      << proc_exe;
+  EXPECT_EQ(e->capture.exe, proc_exe.substr(0, proc_exe.size() - suffix.size()));
+  EXPECT_TRUE(e->capture.exe_deleted);
+  EXPECT_EQ(*e->capture.argv, (Strings{"sleep", "30"}));
+  kill(pid, SIGKILL);
+  reap(pid);
 }
 
 // A ring buffer of one page cannot hold an exec record with 4 KiB of argv: the kernel counts
