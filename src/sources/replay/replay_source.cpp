@@ -8,7 +8,7 @@ namespace procwatch {
 ReplaySource::ReplaySource(std::vector<ProcEvent> events, ReplayOptions options)
     : events_(std::move(events)), options_(options) {}
 
-ReplaySource::~ReplaySource() { stop(); }
+ReplaySource::~ReplaySource() { ReplaySource::stop(); }
 
 Result<bool> ReplaySource::start(EventQueue& queue) {
   {

@@ -20,7 +20,7 @@ struct ReplayOptions {
   double speed = 0;           // 0 = as fast as possible; 1 = keep the ts_ns gaps; 2 = 2x
 };
 
-class ReplaySource : public EventSource {
+class ReplaySource final : public EventSource {
  public:
   explicit ReplaySource(std::vector<ProcEvent> events, ReplayOptions options = {});
   ~ReplaySource() override;
