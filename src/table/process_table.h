@@ -141,7 +141,7 @@ class ProcessTable {
  private:
   struct Entry {
     ProcInfo info;
-    uint64_t first_seen_ns = 0;  // ts of the event that created it (start_ns for scans)
+    uint64_t first_seen_ns = 0;  // ts of the creating event (scans: start_ns + one tick)
     bool key_derived = false;    // start_time estimated from a ts, not read from /proc
     bool coredumped = false;
   };
