@@ -19,8 +19,8 @@ namespace {
 std::string unescape(std::string_view s) {
   std::string out;
   for (size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '\\' && i + 3 < s.size() && s[i + 1] >= '0' && s[i + 1] <= '3' && s[i + 2] >= '0' && s[i + 2] <= '7' &&
-        s[i + 3] >= '0' && s[i + 3] <= '7') {
+    if (s[i] == '\\' && i + 3 < s.size() && s[i + 1] >= '0' && s[i + 1] <= '3' && s[i + 2] >= '0' &&
+        s[i + 2] <= '7' && s[i + 3] >= '0' && s[i + 3] <= '7') {
       out.push_back(char((s[i + 1] - '0') * 64 + (s[i + 2] - '0') * 8 + (s[i + 3] - '0')));
       i += 3;
     } else {
@@ -124,7 +124,7 @@ std::optional<std::string> CgroupResolver::resolve_by_handle(uint64_t id) {
 }
 
 void CgroupResolver::walk(int dirfd, const std::string& rel, int depth) {
-  struct stat st{};
+  struct stat st {};
   if (fstat(dirfd, &st) == 0) cache_[uint64_t(st.st_ino)] = rel.empty() ? "/" : rel;
   if (depth >= 64) return;
   DIR* d = fdopendir(dirfd);

@@ -31,8 +31,10 @@ static_assert(offsetof(pw_ebpf_exec, flags) == 88);
 static_assert(offsetof(pw_ebpf_exec, path_len) == 92);
 static_assert(offsetof(pw_ebpf_exec, args_len) == 96);
 static_assert(offsetof(pw_ebpf_exec, data) == PW_EBPF_EXEC_FIXED_SIZE);
-static_assert(sizeof(pw_ebpf_exec) == PW_EBPF_EXEC_FIXED_SIZE + PW_EBPF_PATH_MAX + PW_EBPF_ARGS_MAX);
-static_assert(std::is_standard_layout_v<pw_ebpf_exec> && std::is_trivially_copyable_v<pw_ebpf_exec>);
+static_assert(sizeof(pw_ebpf_exec) ==
+              PW_EBPF_EXEC_FIXED_SIZE + PW_EBPF_PATH_MAX + PW_EBPF_ARGS_MAX);
+static_assert(std::is_standard_layout_v<pw_ebpf_exec> &&
+              std::is_trivially_copyable_v<pw_ebpf_exec>);
 
 namespace {
 

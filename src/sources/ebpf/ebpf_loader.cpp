@@ -46,8 +46,8 @@ std::string take_last_log() {
 
 Error fail(const std::string& what, int err) {
   err = err < 0 ? -err : err;
-  std::string msg = "ebpf: " + what + ": " + std::strerror(err) + " (errno " +
-                    std::to_string(err) + ")";
+  std::string msg =
+      "ebpf: " + what + ": " + std::strerror(err) + " (errno " + std::to_string(err) + ")";
   if (err == EPERM || err == EACCES)
     msg += "; needs root (CAP_BPF + CAP_PERFMON) and a kernel that allows tp_btf programs";
   std::string log = take_last_log();
@@ -96,9 +96,10 @@ Result<std::unique_ptr<EbpfLoader>> EbpfLoader::create(const LoaderOptions& opts
   if (opts.max_args_bytes > 4096)
     return make_error("ebpf: max args bytes must be at most 4096", EINVAL);
   if (access("/sys/kernel/btf/vmlinux", R_OK) != 0)
-    return make_error("ebpf: kernel BTF (/sys/kernel/btf/vmlinux) not available; the eBPF "
-                      "source needs CONFIG_DEBUG_INFO_BTF (Linux 5.8+ recommended)",
-                      ENOENT);
+    return make_error(
+        "ebpf: kernel BTF (/sys/kernel/btf/vmlinux) not available; the eBPF "
+        "source needs CONFIG_DEBUG_INFO_BTF (Linux 5.8+ recommended)",
+        ENOENT);
 
   auto impl = std::make_unique<Impl>();
   impl->on_record = std::move(on_record);
@@ -112,8 +113,8 @@ Result<std::unique_ptr<EbpfLoader>> EbpfLoader::create(const LoaderOptions& opts
   err = procwatch_bpf__attach(impl->skel);
   if (err) return fail("attach tp_btf programs", err);
 
-  impl->rb = ring_buffer__new(bpf_map__fd(impl->skel->maps.events), &Impl::on_sample,
-                              impl.get(), nullptr);
+  impl->rb =
+      ring_buffer__new(bpf_map__fd(impl->skel->maps.events), &Impl::on_sample, impl.get(), nullptr);
   if (!impl->rb) return fail("create ring buffer reader", errno);
   impl->lost_fd = bpf_map__fd(impl->skel->maps.lost);
   int n = libbpf_num_possible_cpus();

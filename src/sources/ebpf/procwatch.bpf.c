@@ -1,16 +1,17 @@
-// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 // procwatch eBPF programs: fork, exec and exit records into one ring buffer. tp_btf only
 // (fentry/kprobe/classic tracepoints are unavailable on the target machines, see README.md).
+// vmlinux.h must come first: it defines the types the others use.
+// clang-format off
 #include "vmlinux.h"
-
 #include <bpf/bpf_core_read.h>
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
-
 #include "ebpf_record.h"
+// clang-format on
 
-// bpf_probe_read_* are GPL-only helpers.
-char LICENSE[] SEC("license") = "GPL";
+// bpf_probe_read_* are GPL-only helpers: the license must be GPL-compatible.
+char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
 // Set by user space before load (rodata).
 const volatile __u32 max_args_bytes = PW_EBPF_ARGS_MAX;

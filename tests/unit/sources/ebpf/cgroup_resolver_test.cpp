@@ -51,7 +51,7 @@ TEST(CgroupResolver, ResolvesOwnCgroup) {
   ASSERT_TRUE(root.ok()) << root.error().message;
   const std::string own = own_cgroup_v2_path();
   ASSERT_FALSE(own.empty()) << "no 0:: line in /proc/self/cgroup";
-  struct stat st{};
+  struct stat st {};
   const std::string dir = *root + (own == "/" ? "" : own);
   ASSERT_EQ(stat(dir.c_str(), &st), 0) << dir;
 
@@ -69,12 +69,12 @@ TEST(CgroupResolver, FindsNewCgroupAndNested) {
   const std::string base = *root + "/procwatch-resolver-test-" + std::to_string(getpid());
   const std::string nested = base + "/child.scope";
   CgroupResolver r(*root);
-  struct stat rst{};
+  struct stat rst {};
   ASSERT_EQ(stat(root->c_str(), &rst), 0);
   EXPECT_EQ(r.resolve(uint64_t(rst.st_ino)), "/");
   ASSERT_EQ(mkdir(base.c_str(), 0755), 0) << "need root to create cgroups";
   ASSERT_EQ(mkdir(nested.c_str(), 0755), 0);
-  struct stat st{};
+  struct stat st {};
   ASSERT_EQ(stat(nested.c_str(), &st), 0);
   EXPECT_EQ(r.resolve(uint64_t(st.st_ino)), nested.substr(root->size()));
   EXPECT_GE(r.handle_hits(), 1u) << "open_by_handle_at fast path not used";

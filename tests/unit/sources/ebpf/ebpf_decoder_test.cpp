@@ -146,7 +146,8 @@ TEST(EbpfDecoder, ExecFillsCapture) {
 
 TEST(EbpfDecoder, ExecTruncationFlags) {
   // Truncated argv: last argument has no NUL and the kernel flag is set.
-  auto ev = decode_ebpf_record(make_exec("/bin/x", std::string("a\0bc", 4), PW_EXEC_ARGS_TRUNCATED));
+  auto ev =
+      decode_ebpf_record(make_exec("/bin/x", std::string("a\0bc", 4), PW_EXEC_ARGS_TRUNCATED));
   ASSERT_TRUE(ev.ok());
   const auto& c = std::get<ExecEvent>(ev->body).capture;
   EXPECT_EQ(*c.argv, (std::vector<std::string>{"a", "bc"}));

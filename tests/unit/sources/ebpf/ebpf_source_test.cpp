@@ -4,10 +4,10 @@
 
 #include <fcntl.h>
 #include <gtest/gtest.h>
-#include <sys/stat.h>
-#include <sys/syscall.h>
 #include <sys/mman.h>
 #include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -119,14 +119,14 @@ class EbpfSourceTest : public ::testing::Test {
 
 // Execs of children forked before their pid is known are kept only once tracked, so spawn
 // children first, then track, and rely on seen_ buffering: track() before draining.
-#define EXPECT_EXEC(pid, exe_path, argv_list)                            \
-  do {                                                                   \
-    const ExecEvent* e_ = exec_of(pid);                                  \
-    ASSERT_NE(e_, nullptr) << "no exec event for pid " << pid;           \
-    EXPECT_EQ(e_->capture.exe, std::string(exe_path));                   \
-    ASSERT_TRUE(e_->capture.argv);                                       \
-    EXPECT_EQ(*e_->capture.argv, Strings(argv_list));                    \
-    EXPECT_FALSE(e_->capture.argv_truncated);                            \
+#define EXPECT_EXEC(pid, exe_path, argv_list)                  \
+  do {                                                         \
+    const ExecEvent* e_ = exec_of(pid);                        \
+    ASSERT_NE(e_, nullptr) << "no exec event for pid " << pid; \
+    EXPECT_EQ(e_->capture.exe, std::string(exe_path));         \
+    ASSERT_TRUE(e_->capture.argv);                             \
+    EXPECT_EQ(*e_->capture.argv, Strings(argv_list));          \
+    EXPECT_FALSE(e_->capture.argv_truncated);                  \
   } while (0)
 
 TEST_F(EbpfSourceTest, ExecAbsolutePathAndCapture) {
@@ -254,7 +254,7 @@ TEST_F(EbpfSourceTest, DockerScopeCgroup) {
   ASSERT_NE(e, nullptr);
   const std::string rel = "/procwatch-test.slice/docker-" + hexid + ".scope";
   EXPECT_EQ(e->capture.cgroup, rel);
-  struct stat st{};
+  struct stat st {};
   ASSERT_EQ(stat(scope.c_str(), &st), 0);
   EXPECT_EQ(e->capture.cgroup_id, uint64_t(st.st_ino));
 #ifdef PROCWATCH_TEST_HAVE_PROCFS
@@ -300,9 +300,7 @@ TEST_F(EbpfSourceTest, ForkAndExitCode) {
 }
 
 TEST_F(EbpfSourceTest, KilledBySignal) {
-  pid_t pid = spawn([] {
-    raise(SIGKILL);
-  });
+  pid_t pid = spawn([] { raise(SIGKILL); });
   const ProcEvent* x = wait_for([&](const ProcEvent& e) {
     const auto* ex = std::get_if<ExitEvent>(&e.body);
     return ex && ex->tid == pid;
