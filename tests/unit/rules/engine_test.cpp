@@ -113,7 +113,7 @@ TEST(Engine, ShortBlipNeverReported) {
   auto r = e.evaluate(ok, at(0.6));
   EXPECT_TRUE(r[0].ok);
   EXPECT_EQ(r[0].violations_total, 0u);
-  EXPECT_FALSE(e.evaluate({}, at(1.0))[0].ok == false) << "new violation pending";
+  EXPECT_TRUE(e.evaluate({}, at(1.0))[0].ok) << "new violation pending";
   EXPECT_FALSE(e.evaluate({}, at(1.5))[0].ok);
 }
 
