@@ -29,7 +29,7 @@ std::unique_ptr<EventSource> make(const std::string& name, const CommonOptions& 
     return std::make_unique<PollSource>(reader, std::chrono::milliseconds(opts.interval_ms));
 #endif
 #ifdef PROCWATCH_HAVE_EBPF
-  if (name == "ebpf") return std::make_unique<EbpfSource>(reader);
+  if (name == "ebpf") return std::make_unique<EbpfSource>(EbpfOptions{});
 #endif
   return nullptr;
 }
