@@ -122,7 +122,8 @@ EventBody decode_body(uint32_t what, std::span<const std::byte> ev) {
       c.pid = i32(offsetof(proc_event, event_data.comm.process_tgid));
       char name[16];
       std::memcpy(name, ev.data() + offsetof(proc_event, event_data.comm.comm), sizeof(name));
-      c.comm.assign(name, strnlen(name, sizeof(name)));  // the kernel NUL-terminates; don't rely on it
+      c.comm.assign(name,
+                    strnlen(name, sizeof(name)));  // the kernel NUL-terminates; don't rely on it
       return c;
     }
     case kWhatCoredump: {

@@ -35,12 +35,12 @@ enum class CnRecordKind : uint8_t { kEvent, kAck, kUnknownWhat };
 // acks and unknown events consume per-CPU sequence numbers too (see SeqTracker).
 struct CnProcRecord {
   CnRecordKind kind = CnRecordKind::kEvent;
-  uint32_t seq = 0;       // cn_msg.seq: per-CPU counter on current kernels
-  uint32_t cn_ack = 0;    // cn_msg.ack: for an ack, the subscriber's ack + 1
-  uint32_t cpu = 0;       // proc_event.cpu; 0xffffffff on acks from old kernels
-  uint32_t what = 0;      // proc_event.what as received
-  uint32_t ack_err = 0;   // for kAck: errno of the subscribe (0 = ok)
-  ProcEvent event;        // for kEvent only (ts_ns and cpu are also set for the others)
+  uint32_t seq = 0;      // cn_msg.seq: per-CPU counter on current kernels
+  uint32_t cn_ack = 0;   // cn_msg.ack: for an ack, the subscriber's ack + 1
+  uint32_t cpu = 0;      // proc_event.cpu; 0xffffffff on acks from old kernels
+  uint32_t what = 0;     // proc_event.what as received
+  uint32_t ack_err = 0;  // for kAck: errno of the subscribe (0 = ok)
+  ProcEvent event;       // for kEvent only (ts_ns and cpu are also set for the others)
 };
 
 // Sizes of the wire structs (checked against <linux/*.h> in the .cpp).

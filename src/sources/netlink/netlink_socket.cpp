@@ -170,8 +170,8 @@ Result<size_t> NetlinkSocket::recv_batch(RecvBatch& batch, int timeout_ms) {
   }
   if (pr == 0) return size_t{0};
   // POLLERR (a pending ENOBUFS) is reported by recvmmsg itself.
-  const int n = ::recvmmsg(fd_, batch.hdrs_.data(), unsigned(batch.hdrs_.size()), MSG_DONTWAIT,
-                           nullptr);
+  const int n =
+      ::recvmmsg(fd_, batch.hdrs_.data(), unsigned(batch.hdrs_.size()), MSG_DONTWAIT, nullptr);
   if (n < 0) {
     if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) return size_t{0};
     if (errno == ENOBUFS) {

@@ -33,7 +33,7 @@ class RecvBatch {
   size_t capacity() const { return hdrs_.size(); }
   size_t size() const { return filled_; }  // datagrams received by the last recv_batch
   std::span<const std::byte> datagram(size_t i) const;
-  bool truncated(size_t i) const;  // MSG_TRUNC: the datagram was larger than its buffer
+  bool truncated(size_t i) const;        // MSG_TRUNC: the datagram was larger than its buffer
   uint32_t sender_port(size_t i) const;  // nl_pid of the sender; the kernel is 0
 
  private:

@@ -23,7 +23,7 @@
 namespace procwatch::netlink {
 namespace {
 
-constexpr int kPollMs = 50;  // how long the reader waits before re-checking stop_
+constexpr int kPollMs = 50;               // how long the reader waits before re-checking stop_
 constexpr uint32_t kNoCpu = 0xffffffffu;  // acks from kernels before 6.x carry cpu = -1
 
 }  // namespace
@@ -78,6 +78,10 @@ Result<bool> NetlinkSource::start(EventQueue& queue) {
   if (!sub) {
     sock_.reset();
     return start_error(sub.error());
+  }
+  {
+    std::lock_guard slk(stats_mu_);
+    stats_ = SourceStats{};  // counters are per run
   }
   stop_.store(false);
   thread_ = std::thread(&NetlinkSource::run, this, &queue);

@@ -45,9 +45,11 @@ class NetlinkSource : public EventSource {
   Result<bool> start(EventQueue& queue) override;
   // Unsubscribes, closes and joins; the thread notices within ~50 ms. Idempotent.
   void stop() override;
-  // events, lost, malformed, and counters: nlmsg_error noop overrun unknown_type bad_cn_id
-  // unknown_what truncated ack ack_error no_ack enobufs seq_gap recv_error foreign_sender
-  // msg_trunc exec_capture_missed fork_start_missed.
+  // Since the last start(): events (queued), lost (messages known missed, = sum of the
+  // LostEvents pushed), malformed (= "truncated"), and counters: nlmsg_error noop overrun
+  // unknown_type bad_cn_id unknown_what truncated ack (any listener's) ack_error no_ack,
+  // enobufs (ENOBUFS errors) enobufs_lost, seq_gap (gaps seen) seq_gap_lost, recv_error
+  // foreign_sender (not from the kernel) msg_trunc exec_capture_missed fork_start_missed.
   SourceStats stats() const override;
 
   size_t rcvbuf_bytes() const { return rcvbuf_bytes_; }  // obtained, valid after start()

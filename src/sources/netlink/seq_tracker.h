@@ -55,7 +55,7 @@ class LossAccounting {
   void close_if_settled();
 
   SeqTracker tracker_;
-  bool overrun_open_ = false;       // some CPU may still show the overrun's gap
+  bool overrun_open_ = false;  // some CPU may still show the overrun's gap
   bool drained_since_overrun_ = false;
   bool overrun_unreported_ = false;
   std::unordered_set<uint32_t> settled_;  // cpus whose part of the open overrun is known

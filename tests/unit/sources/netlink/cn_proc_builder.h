@@ -18,9 +18,8 @@ using Bytes = std::vector<std::byte>;
 
 inline constexpr uint16_t kNlmsgNoop = 1, kNlmsgError = 2, kNlmsgDone = 3, kNlmsgOverrun = 4;
 inline constexpr uint32_t kWhatNone = 0, kWhatFork = 1, kWhatExec = 2, kWhatUid = 4,
-                          kWhatGid = 0x40, kWhatSid = 0x80, kWhatPtrace = 0x100,
-                          kWhatComm = 0x200, kWhatCoredump = 0x40000000,
-                          kWhatExit = 0x80000000;
+                          kWhatGid = 0x40, kWhatSid = 0x80, kWhatPtrace = 0x100, kWhatComm = 0x200,
+                          kWhatCoredump = 0x40000000, kWhatExit = 0x80000000;
 
 struct ProcMsg {
   uint32_t what = kWhatExec;
@@ -32,8 +31,8 @@ struct ProcMsg {
   std::optional<std::string> comm;  // written at union offset 8 (16 bytes) when set
   uint32_t idx = 1, val = 1;
   uint16_t nl_type = kNlmsgDone;
-  std::optional<uint16_t> cn_len;   // default 40
-  std::optional<uint32_t> nl_len;   // default 76
+  std::optional<uint16_t> cn_len;  // default 40
+  std::optional<uint32_t> nl_len;  // default 76
 };
 
 template <class T>

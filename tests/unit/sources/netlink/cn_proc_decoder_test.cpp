@@ -154,8 +154,8 @@ TEST(CnProcDecoder, DecodesEveryKind) {
 }
 
 TEST(CnProcDecoder, EventNamesMatchKinds) {
-  const char* names[] = {"fork", "exec", "exit", "uid", "gid", "sid", "comm", "comm",
-                         "ptrace", "coredump"};
+  const char* names[] = {"fork", "exec", "exit", "uid",    "gid",
+                         "sid",  "comm", "comm", "ptrace", "coredump"};
   std::vector<std::string> got;
   for (auto& c : kind_cases()) {
     auto d = decode(build(c.msg));

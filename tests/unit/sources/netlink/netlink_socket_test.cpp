@@ -38,7 +38,7 @@ TEST(NetlinkSocket, OpensWithForcedLargeBuffer) {
   auto s = NetlinkSocket::open(SocketOptions{size_t{8} << 20, true});
   ASSERT_TRUE(s) << s.error().message;
   EXPECT_GE(s->fd(), 0);
-  EXPECT_TRUE(s->rcvbuf_forced());  // root: SO_RCVBUFFORCE is allowed
+  EXPECT_TRUE(s->rcvbuf_forced());                // root: SO_RCVBUFFORCE is allowed
   EXPECT_GE(s->rcvbuf_bytes(), size_t{8} << 20);  // the kernel doubles what was asked
   EXPECT_TRUE(s->no_enobufs());
   EXPECT_FALSE(s->subscribed());

@@ -120,9 +120,8 @@ TEST_F(NetlinkSourceTest, SpawnTrueGivesForkExecExit) {
     ASSERT_GT(child, 0);
     EXPECT_EQ(reap(child), 0);
 
-    auto fork = col_.find(body_is<ForkEvent>([&](const ForkEvent& f) {
-      return f.child_pid == child;
-    }));
+    auto fork =
+        col_.find(body_is<ForkEvent>([&](const ForkEvent& f) { return f.child_pid == child; }));
     ASSERT_TRUE(fork);
     const auto& f = std::get<ForkEvent>(fork->ev.body);
     EXPECT_EQ(f.child_tid, child);
@@ -143,9 +142,8 @@ TEST_F(NetlinkSourceTest, SpawnTrueGivesForkExecExit) {
       captured = true;
     }
 
-    auto exit = col_.find(body_is<ExitEvent>([&](const ExitEvent& x) {
-      return x.pid == child && x.tid == child;
-    }));
+    auto exit = col_.find(
+        body_is<ExitEvent>([&](const ExitEvent& x) { return x.pid == child && x.tid == child; }));
     ASSERT_TRUE(exit);
     const auto& x = std::get<ExitEvent>(exit->ev.body);
     EXPECT_EQ(x.exit_code, 0u);
@@ -230,9 +228,8 @@ TEST_F(NetlinkSourceTest, ThreadCreationIsAForkWithinTheProcess) {
   std::thread t([&] { tid = gettid(); });
   t.join();
   ASSERT_GT(tid.load(), 0);
-  auto ev = col_.find(body_is<ForkEvent>([&](const ForkEvent& f) {
-    return f.child_tid == tid.load();
-  }));
+  auto ev =
+      col_.find(body_is<ForkEvent>([&](const ForkEvent& f) { return f.child_tid == tid.load(); }));
   ASSERT_TRUE(ev);
   const auto& f = std::get<ForkEvent>(ev->ev.body);
   EXPECT_EQ(f.child_pid, getpid());

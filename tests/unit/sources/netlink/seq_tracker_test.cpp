@@ -82,7 +82,7 @@ TEST(LossAccounting, GapsAfterOverrunAreAttributedToIt) {
   ASSERT_TRUE(l1);
   EXPECT_EQ(l1->reason, "enobufs");
   EXPECT_EQ(l1->count, 1u);
-  EXPECT_FALSE(a.on_drained());  // already accounted: not counted again
+  EXPECT_FALSE(a.on_drained());      // already accounted: not counted again
   auto later = a.on_message(0, 17);  // a new gap, after the overrun was settled
   ASSERT_TRUE(later);
   EXPECT_EQ(later->reason, "seq_gap");
