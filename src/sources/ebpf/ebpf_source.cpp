@@ -11,7 +11,8 @@
 namespace procwatch {
 
 namespace {
-constexpr int kPollMs = 100;
+// Records wake us only in bulk (see wakeup_bytes in procwatch.bpf.c): this bounds latency.
+constexpr int kPollMs = 20;
 constexpr size_t kBatch = 256;
 constexpr auto kLostCheckEvery = std::chrono::milliseconds(100);
 }  // namespace
