@@ -124,9 +124,13 @@ Result<std::unique_ptr<EbpfLoader>> EbpfLoader::create(const LoaderOptions& opts
 
 Result<int> EbpfLoader::poll(int timeout_ms) {
   int n = ring_buffer__poll(impl_->rb, timeout_ms);
-  if (n == -EINTR) return 0;
+  if (n == -EINTR) n = 0;
   if (n < 0) return fail("ring buffer poll", n);
-  return n;
+  // Records submitted without a wakeup (below the kernel-side threshold) are not reported by
+  // epoll: consume them on every timer tick too.
+  int m = ring_buffer__consume(impl_->rb);
+  if (m < 0) return fail("ring buffer consume", m);
+  return n + m;
 }
 
 uint64_t EbpfLoader::lost_total() const {
