@@ -107,6 +107,16 @@ std::vector<std::string> read_cmdline(const std::string& root, int32_t pid, cons
 ProcReader::ProcReader(std::string root, ReadLimits limits)
     : root_(std::move(root)), limits_(limits) {
   while (root_.size() > 1 && root_.back() == '/') root_.pop_back();
+  // Without an LSM that labels tasks, attr/current is EINVAL for every process: skip the read
+  // (one open per exec) after checking once on ourselves. Fixture roots have no "self".
+  char probe[256];
+  char path[4096];
+  std::snprintf(path, sizeof path, "%s/self/attr/current", root_.c_str());
+  const int fd = ::open(path, O_RDONLY | O_CLOEXEC);
+  if (fd >= 0) {
+    if (::read(fd, probe, sizeof probe) < 0 && errno == EINVAL) lsm_labels_ = false;
+    ::close(fd);
+  }
 }
 
 std::vector<int32_t> ProcReader::list_pids() const {
@@ -175,7 +185,8 @@ std::optional<uint64_t> ProcReader::read_start_time(int32_t pid) const {
 }
 
 std::optional<ProcInfo> ProcReader::read_process(int32_t pid, const ExecCapture* base) const {
-  return read_process_impl(pid, base, true);
+  // After an exec the process table links the parent itself; a scan of one pid needs the read.
+  return read_process_impl(pid, base, base == nullptr);
 }
 
 std::optional<ProcInfo> ProcReader::read_process_impl(int32_t pid, const ExecCapture* base,
@@ -217,7 +228,11 @@ std::optional<ProcInfo> ProcReader::read_process_impl(int32_t pid, const ExecCap
   if (!base || !base->comm) info.comm = st->comm;
   info.threads = st->num_threads > 0 ? uint32_t(st->num_threads) : 1;
 
-  {
+  // An in-kernel capture (eBPF) already has every id; a fresh exec has one thread.
+  const bool ids_captured = base && base->uid && base->euid && base->gid && base->egid;
+  if (ids_captured) {
+    info.ids_known = true;
+  } else {
     char buf[kSmallBuf];
     const ssize_t rc = read_into(root_, pid, "status", buf, sizeof buf);
     Result<Status> status =
@@ -264,7 +279,7 @@ std::optional<ProcInfo> ProcReader::read_process_impl(int32_t pid, const ExecCap
   }
   info.container_id = container_id_from_cgroup(info.cgroup);
 
-  {
+  if (lsm_labels_) {
     char buf[512];
     // EINVAL (no LSM label) and ENOENT leave the context empty.
     const ssize_t rc = read_into(root_, pid, "attr/current", buf, sizeof buf);

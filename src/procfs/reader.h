@@ -60,6 +60,7 @@ class ProcReader {
 
   std::string root_;
   ReadLimits limits_;
+  bool lsm_labels_ = true;  // false when attr/current is EINVAL for ourselves
   mutable std::mutex users_mu_;
   mutable std::unordered_map<uint32_t, std::string> users_;
 };
