@@ -228,7 +228,7 @@ TEST(ProcReaderFixture, BaseValuesAreKept) {
   EXPECT_TRUE(p->argv_truncated);
   EXPECT_EQ(p->ppid, 1);
   EXPECT_EQ(p->parent_start_time, 0u);  // after an exec capture the table links the parent
-  EXPECT_EQ(r.read_process(1100)->parent_start_time, 4u);
+  EXPECT_EQ(r.read_process(1100)->parent_start_time, 88245u);  // its real parent, bash 1022
   EXPECT_EQ(p->uid, 5u);
   EXPECT_EQ(p->euid, 6u);
   EXPECT_EQ(p->gid, 7u);
