@@ -1,5 +1,8 @@
 #include "sources/netlink/netlink_source.h"
 
+#include <pthread.h>
+#include <sched.h>
+
 #include <unistd.h>
 
 #include <cerrno>
@@ -115,6 +118,16 @@ SourceStats NetlinkSource::stats() const {
 }
 
 void NetlinkSource::run(EventQueue* queue) {
+  if (opts_.realtime_reader) {
+    // Bounded work per wakeup (drain + a few /proc reads), so FIFO cannot starve the machine;
+    // the kernel's RT throttling is a further backstop. Without permission we run as before.
+    sched_param sp{};
+    sp.sched_priority = 1;
+    if (pthread_setschedparam(pthread_self(), SCHED_FIFO, &sp) != 0) {
+      std::lock_guard lk(stats_mu_);
+      ++stats_.counters["realtime_refused"];
+    }
+  }
   RecvBatch batch(opts_.batch_size, 2048);
   std::vector<CnProcRecord> recs;
   std::vector<ProcEvent> out;

@@ -27,6 +27,9 @@ struct NetlinkOptions {
   // How long start() waits for the kernel's ack of the subscription. No ack is normal in a
   // non-initial user/pid namespace (events may still come), so a timeout is not an error.
   std::chrono::milliseconds ack_timeout{1000};
+  // Run the reader thread SCHED_FIFO (priority 1) when permitted, so it reads /proc for a new
+  // exec before a short-lived process exits instead of waiting behind the workload.
+  bool realtime_reader = true;
 };
 
 // The one-line message for a failed start(); EPERM/EACCES get the permission hint.
