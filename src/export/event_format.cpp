@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <ctime>
 #include <functional>
+#include <iterator>
 #include <map>
 #include <unordered_map>
 #include <unordered_set>
@@ -117,6 +118,153 @@ nlohmann::json event_json(const EventRecord& r) {
     j["duration_s"] = e.duration_s >= 0 ? nlohmann::json(e.duration_s) : nullptr;
   }
   return j;
+}
+
+namespace {
+
+// JSON string per RFC 8259; invalid UTF-8 sequences become U+FFFD like
+// nlohmann::json::error_handler_t::replace.
+void append_json_string(std::string& out, std::string_view s) {
+  out += '"';
+  size_t i = 0;
+  const size_t n = s.size();
+  while (i < n) {
+    const unsigned char c = static_cast<unsigned char>(s[i]);
+    if (c < 0x80) {
+      switch (c) {
+        case '"': out += "\\\""; break;
+        case '\\': out += "\\\\"; break;
+        case '\b': out += "\\b"; break;
+        case '\f': out += "\\f"; break;
+        case '\n': out += "\\n"; break;
+        case '\r': out += "\\r"; break;
+        case '\t': out += "\\t"; break;
+        default:
+          if (c < 0x20) {
+            fmt::format_to(std::back_inserter(out), "\\u{:04x}", c);
+          } else {
+            out += char(c);
+          }
+      }
+      ++i;
+      continue;
+    }
+    // One UTF-8 sequence. Like nlohmann's decoder, an invalid sequence becomes one U+FFFD
+    // for its longest valid prefix, and the byte that broke it is read again.
+    size_t len = 0;
+    unsigned char lo = 0x80, hi = 0xBF;  // allowed range of the second byte
+    if (c >= 0xC2 && c <= 0xDF) len = 2;
+    else if (c == 0xE0) len = 3, lo = 0xA0;
+    else if (c == 0xED) len = 3, hi = 0x9F;
+    else if (c >= 0xE1 && c <= 0xEF) len = 3;
+    else if (c == 0xF0) len = 4, lo = 0x90;
+    else if (c == 0xF4) len = 4, hi = 0x8F;
+    else if (c >= 0xF1 && c <= 0xF3) len = 4;
+    if (len == 0) {
+      out += "\xEF\xBF\xBD";  // U+FFFD
+      ++i;
+      continue;
+    }
+    size_t k = 1;
+    for (; k < len && i + k < n; ++k) {
+      const unsigned char cc = static_cast<unsigned char>(s[i + k]);
+      const unsigned char min = k == 1 ? lo : 0x80, max = k == 1 ? hi : 0xBF;
+      if (cc < min || cc > max) break;
+    }
+    if (k == len) {
+      out.append(s.data() + i, len);
+    } else {
+      out += "\xEF\xBF\xBD";
+    }
+    i += k;
+  }
+  out += '"';
+}
+
+void append_key(std::string& out, const char* key) {
+  out += ",\"";
+  out += key;
+  out += "\":";
+}
+
+template <class T>
+void append_num(std::string& out, const char* key, T v) {
+  append_key(out, key);
+  fmt::format_to(std::back_inserter(out), "{}", v);
+}
+
+void append_str(std::string& out, const char* key, std::string_view v) {
+  append_key(out, key);
+  append_json_string(out, v);
+}
+
+void append_bool(std::string& out, const char* key, bool v) {
+  append_key(out, key);
+  out += v ? "true" : "false";
+}
+
+}  // namespace
+
+// Keys in nlohmann's order (std::map: sorted), so the bytes equal event_json(r).dump().
+void append_event_json_line(std::string& out, const EventRecord& r) {
+  const ProcInfo& p = r.proc;
+  const bool is_exit = r.exit.has_value();
+  out += "{\"argv\":[";
+  if (r.event == "lost") {
+    out.resize(out.size() - 9);  // lost records carry only ts, event, count and reason
+    out += "{\"count\":";
+    fmt::format_to(std::back_inserter(out), "{}", r.lost_count);
+    append_str(out, "event", r.event);
+    append_str(out, "reason", r.lost_reason);
+    append_str(out, "ts", format_timestamp(r.ts_realtime_ns));
+    out += "}\n";
+    return;
+  }
+  for (size_t i = 0; i < p.argv.size(); ++i) {
+    if (i) out += ',';
+    append_json_string(out, p.argv[i]);
+  }
+  out += ']';
+  if (p.argv_truncated) append_bool(out, "argv_truncated", true);
+  append_str(out, "cgroup", p.cgroup);
+  append_str(out, "comm", p.comm);
+  append_str(out, "container_id", p.container_id);
+  append_str(out, "context", p.context);
+  if (is_exit && r.exit->core_dumped) append_bool(out, "core_dumped", true);
+  if (is_exit) {
+    append_key(out, "duration_s");
+    if (r.exit->duration_s >= 0) {
+      // Shortest round-trip form, as nlohmann prints doubles.
+      fmt::format_to(std::back_inserter(out), "{}", r.exit->duration_s);
+      if (out.find_first_of(".eE", out.rfind(':')) == std::string::npos) out += ".0";
+    } else {
+      out += "null";
+    }
+  }
+  append_num(out, "egid", p.egid);
+  append_num(out, "euid", p.euid);
+  append_str(out, "event", r.event);
+  append_str(out, "exe", p.exe);
+  if (p.exe_deleted) append_bool(out, "exe_deleted", true);
+  if (is_exit) {
+    append_key(out, "exit_code");
+    if (r.exit->code_known && r.exit->signal == 0)
+      fmt::format_to(std::back_inserter(out), "{}", r.exit->exit_code);
+    else
+      out += "null";
+  }
+  append_num(out, "gid", p.gid);
+  append_bool(out, "incomplete", p.incomplete);
+  append_num(out, "pid", p.key.pid);
+  append_num(out, "ppid", p.ppid);
+  if (is_exit) append_num(out, "signal", r.exit->signal);
+  append_num(out, "start_time", p.key.start_time);
+  append_num(out, "threads", p.threads);
+  append_str(out, "tree", p.tree);
+  append_str(out, "ts", format_timestamp(r.ts_realtime_ns));
+  append_num(out, "uid", p.uid);
+  append_str(out, "user", p.user);
+  out += "}\n";
 }
 
 std::string event_text(const EventRecord& r, bool color) {

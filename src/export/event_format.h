@@ -37,6 +37,10 @@ std::string format_timestamp(uint64_t realtime_ns);
 
 nlohmann::json proc_json(const ProcInfo& p);
 nlohmann::json event_json(const EventRecord& r);
+// The same object as event_json(r).dump() (same keys, same order, invalid UTF-8 replaced by
+// U+FFFD), appended to out with a trailing newline. `trace --json` writes one per event:
+// building an nlohmann object per event was most of procwatch's CPU time at high exec rates.
+void append_event_json_line(std::string& out, const EventRecord& r);
 // Human form: time, event, pid, ppid, user, exe and args, indented by depth; exit code and
 // duration on exit. `color` adds ANSI colours for a terminal.
 std::string event_text(const EventRecord& r, bool color);

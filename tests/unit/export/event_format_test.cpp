@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <random>
+
 namespace procwatch::output {
 namespace {
 
@@ -121,6 +123,64 @@ TEST(Tree, ParentCycleDoesNotLoop) {
   v[0].key.pid = 5; v[0].ppid = 6;
   v[1].key.pid = 6; v[1].ppid = 5;
   EXPECT_EQ(tree_json(v).size(), 0u);  // no root: both are children of each other
+}
+
+}  // namespace
+}  // namespace procwatch::output
+
+namespace procwatch::output {
+namespace {
+
+std::string reference_line(const EventRecord& r) {
+  return event_json(r).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+}
+
+TEST(FastJson, SameBytesAsNlohmann) {
+  std::vector<EventRecord> cases;
+  EventRecord exec{"exec", 1795067017123456789ull, sample_proc()};
+  cases.push_back(exec);
+  EventRecord weird = exec;
+  weird.proc.argv = {"a\"b\\c", std::string("ctl\x01\x1f\x7f", 5), "tab\there\nnl",
+                     "utf8 \xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80",
+                     "bad \xc3 \xe2\x82 \xff \xed\xa0\x80 \xc0\xaf \xf4\x90\x80\x80", ""};
+  weird.proc.exe = "/tmp/x\xff/y (deleted)";
+  weird.proc.exe_deleted = true;
+  weird.proc.argv_truncated = true;
+  weird.proc.incomplete = true;
+  cases.push_back(weird);
+  EventRecord exit = exec;
+  exit.event = "exit";
+  for (double d : {0.0, 1.0, 0.25, 1e-05, 123456.789, 3e16, -1.0}) {
+    exit.exit = ExitDetails{true, 3, 0, false, d};
+    cases.push_back(exit);
+  }
+  exit.exit = ExitDetails{true, -1, 9, true, 0.5};
+  cases.push_back(exit);
+  exit.exit = ExitDetails{false, 0, 0, false, 2.0};
+  cases.push_back(exit);
+  EventRecord lost{"lost", 5, {}};
+  lost.lost_count = 12;
+  lost.lost_reason = "seq_gap";
+  cases.push_back(lost);
+  for (const auto& r : cases) {
+    std::string fast;
+    append_event_json_line(fast, r);
+    EXPECT_EQ(fast, reference_line(r));
+  }
+}
+
+TEST(FastJson, RandomStringsMatchNlohmann) {
+  std::mt19937 rng(7);
+  EventRecord r{"exec", 1, sample_proc()};
+  for (int i = 0; i < 2000; ++i) {
+    std::string s(rng() % 12, '\0');
+    for (auto& c : s) c = char(rng() % 4 == 0 ? 0x80 + rng() % 0x80 : rng() % 0x80);
+    r.proc.argv = {s};
+    r.proc.comm = s;
+    std::string fast;
+    append_event_json_line(fast, r);
+    ASSERT_EQ(fast, reference_line(r)) << i;
+  }
 }
 
 }  // namespace
