@@ -11,6 +11,7 @@
 #include "app/source_factory.h"
 #include "engine/engine.h"
 #include "export/event_format.h"
+#include "naming/tree_namer.h"
 
 namespace procwatch::app {
 
@@ -24,18 +25,22 @@ bool want_color(const std::string& mode) {
 int run_trace(const CommonOptions& opts) {
   procfs::ProcReader reader(opts.procfs_root);
   EventQueue queue(1 << 18);
-  Engine engine(reader);
+  TreeNamer namer;
+  Engine engine(reader,
+                [&namer](const ProcInfo& s, const ProcInfo* p) { return namer.name(s, p); });
 
   static char outbuf[1 << 16];
   std::setvbuf(stdout, outbuf, _IOFBF, sizeof outbuf);
   const bool color = !opts.json && want_color(opts.color);
   std::atomic<bool> output_broken{false};
+  std::string line;  // reused: no allocation per event once warm
   engine.add_listener([&](const output::EventRecord& r) {
     if (output_broken) return;
-    std::string line = opts.json ? output::event_json(r).dump(-1, ' ', false,
-                                                              nlohmann::json::error_handler_t::replace) +
-                                       "\n"
-                                 : output::event_text(r, color);
+    line.clear();
+    if (opts.json)
+      output::append_event_json_line(line, r);
+    else
+      line = output::event_text(r, color);
     if (std::fwrite(line.data(), 1, line.size(), stdout) != line.size()) output_broken = true;
   });
 

@@ -5,6 +5,7 @@
 #include "app/commands.h"
 #include "engine/engine.h"
 #include "export/event_format.h"
+#include "naming/tree_namer.h"
 
 namespace procwatch::app {
 
@@ -17,7 +18,10 @@ int run_tree(const CommonOptions& opts) {
                  opts.procfs_root.c_str());
     return kExitUsage;
   }
-  Engine engine(reader);  // the table links parents and names every process
+  TreeNamer namer;
+  // The table links parents and names every process.
+  Engine engine(reader,
+                [&namer](const ProcInfo& s, const ProcInfo* p) { return namer.name(s, p); });
   engine.initial_scan();
   std::vector<ProcInfo> procs = engine.table().snapshot();
   if (opts.json) {

@@ -1,11 +1,32 @@
 // Sub-command entry points. Each returns the process exit code.
 #pragma once
 
+#include <cstddef>
+#include <string>
+#include <vector>
+
 #include "app/options.h"
 
 namespace procwatch::app {
 
 int run_trace(const CommonOptions& opts);
 int run_tree(const CommonOptions& opts);
+
+// `check`: its raw arguments (check_procs options, ps.monitor specs, --config/--format/...);
+// returns the plugin status (0 OK .. 3 UNKNOWN) or, with --format mon, 0/1.
+int run_check(const std::vector<std::string>& args);
+// `rules export` / `rules check` over a config file; 2 on a config error.
+int run_rules_export(const std::string& config_path);
+int run_rules_check(const std::string& config_path);
+inline constexpr const char* kDefaultRulesConfig = "/etc/procwatch.yml";
+
+struct ServeOptions {
+  CommonOptions common;
+  std::string listen_address = ":9501";
+  size_t max_trees = 2000;
+  std::string tree_ttl = "1h";
+  bool prom_cnproc = false;
+};
+int run_serve(const ServeOptions& opts);
 
 }  // namespace procwatch::app

@@ -60,6 +60,39 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   add_procfs_option(tree, tree_opts);
 
+  procwatch::app::ServeOptions serve_opts;
+  auto* serve = app.add_subcommand("serve", "Prometheus exporter: per-tree process metrics");
+  serve->add_option("--web.listen-address", serve_opts.listen_address,
+                    "Address to listen on for /metrics, / and /-/healthy ([host]:port)")
+      ->capture_default_str();
+  serve->add_option("--max-trees", serve_opts.max_trees,
+                    "Most tree names exposed; further trees count under tree=\"/other\"")
+      ->check(CLI::Range(size_t(1), size_t(1000000)))
+      ->capture_default_str();
+  serve->add_option("--tree-ttl", serve_opts.tree_ttl,
+                    "Drop a tree with no live process and no event for this long (e.g. 30m, 1h)")
+      ->capture_default_str();
+  serve->add_flag("--metrics.prom-cnproc", serve_opts.prom_cnproc,
+                  "Also expose prom-cnproc's process{state,tree} and process_seconds{tree}");
+  add_source_options(serve, serve_opts.common);
+  add_procfs_option(serve, serve_opts.common);
+
+  // check parses its own arguments (check_procs short options and positional thresholds).
+  auto* check = app.add_subcommand(
+      "check", "One-shot Nagios/mon plugin: ps.monitor specs, check_procs options or --config "
+               "(see procwatch check --help)");
+  check->prefix_command();
+  check->set_help_flag();
+
+  std::string rules_config = procwatch::app::kDefaultRulesConfig;
+  auto* rules_cmd = app.add_subcommand("rules", "Rule config tools");
+  rules_cmd->require_subcommand(1);
+  auto* rules_export =
+      rules_cmd->add_subcommand("export", "Print the rules as Prometheus alerting rules (YAML)");
+  rules_export->add_option("--config", rules_config, "Rule config file")->capture_default_str();
+  auto* rules_check = rules_cmd->add_subcommand("check", "Validate a rule config file");
+  rules_check->add_option("--config", rules_config, "Rule config file")->capture_default_str();
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::Success& e) {
@@ -73,5 +106,9 @@ int main(int argc, char** argv) {
 
   if (*trace) return procwatch::app::run_trace(trace_opts);
   if (*tree) return procwatch::app::run_tree(tree_opts);
+  if (*serve) return procwatch::app::run_serve(serve_opts);
+  if (*check) return procwatch::app::run_check(check->remaining());
+  if (*rules_export) return procwatch::app::run_rules_export(rules_config);
+  if (*rules_check) return procwatch::app::run_rules_check(rules_config);
   return procwatch::app::kExitUsage;
 }

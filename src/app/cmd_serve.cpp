@@ -1,0 +1,133 @@
+// `procwatch serve`: Prometheus exporter. The engine thread feeds TreeMetrics and publishes an
+// immutable snapshot every kPublishEvery; HTTP threads only read the last snapshot.
+#include <atomic>
+#include <cerrno>
+#include <chrono>
+#include <cstdio>
+#include <string>
+#include <utility>
+
+#include "app/commands.h"
+#include "app/signals.h"
+#include "app/source_factory.h"
+#include "core/clock.h"
+#include "engine/engine.h"
+#include "export/http_server.h"
+#include "export/metrics_collector.h"
+#include "export/tree_metrics.h"
+#include "naming/tree_namer.h"
+#include "rules/rule.h"
+
+namespace procwatch::app {
+
+namespace {
+
+constexpr uint64_t kPublishEveryNs = 500'000'000;
+
+std::string landing_page(const std::string& source) {
+  return "<!DOCTYPE html>\n<html><head><title>procwatch exporter</title></head><body>\n"
+         "<h1>procwatch exporter</h1>\n<p>Version " PROCWATCH_VERSION ", " +
+         source +
+         " source.</p>\n"
+         "<ul><li><a href=\"/metrics\">/metrics</a></li>"
+         "<li><a href=\"/-/healthy\">/-/healthy</a></li></ul>\n</body></html>\n";
+}
+
+}  // namespace
+
+int run_serve(const ServeOptions& opts) {
+  auto ttl = rules::parse_duration(opts.tree_ttl);
+  if (!ttl || ttl->count() <= 0) {
+    std::fprintf(stderr, "procwatch: --tree-ttl: %s\n",
+                 ttl ? "must be positive" : ttl.error().message.c_str());
+    return kExitUsage;
+  }
+
+  metrics::CollectorOptions copts;
+  copts.prom_cnproc = opts.prom_cnproc;
+  copts.version = PROCWATCH_VERSION;
+  copts.proc_root = opts.common.procfs_root;
+  metrics::MetricsCollector collector(copts);
+  std::atomic<const char*> source_name{"none"};
+
+  // HTTP first: a busy port must fail before anything else is said or started.
+  http::Server server;
+  server.handle("/metrics", [&](const http::Request&) {
+    return http::Response{200, metrics::kTextContentType, collector.exposition()};
+  });
+  server.handle("/", [&](const http::Request&) {
+    return http::Response{200, "text/html; charset=utf-8", landing_page(source_name.load())};
+  });
+  server.handle("/-/healthy", [](const http::Request&) {
+    return http::Response{200, "text/plain; charset=utf-8", "procwatch is healthy.\n"};
+  });
+  if (auto started = server.start(opts.listen_address); !started) {
+    std::fprintf(stderr, "procwatch: %s\n", started.error().message.c_str());
+    return kExitUsage;
+  }
+
+  TreeNamer namer;
+  procfs::ProcReader reader(opts.common.procfs_root);
+  EventQueue queue(1 << 18);
+  Engine engine(reader,
+                [&namer](const ProcInfo& s, const ProcInfo* p) { return namer.name(s, p); });
+
+  metrics::TreeMetricsOptions topts;
+  topts.max_trees = opts.max_trees;
+  topts.tree_ttl_ns = uint64_t(ttl->count()) * 1'000'000ull;
+  metrics::TreeMetrics tree_metrics(topts);
+  engine.add_listener(
+      [&](const output::EventRecord& r) { tree_metrics.observe(r, monotonic_ns()); });
+
+  auto started = start_source(opts.common, reader, queue);
+  if (!started) {
+    std::fprintf(stderr, "procwatch: %s\n", started.error().message.c_str());
+    return started.error().errnum == EPERM || started.error().errnum == EACCES ||
+                   started.error().errnum == ENOTSUP
+               ? kExitUsage
+               : kExitFailure;
+  }
+  EventSource& source = *started->source;
+  const std::string source_str = started->name;
+  source_name = source_str.c_str();
+  engine.initial_scan();
+
+  uint64_t last_publish = 0;
+  auto publish = [&](const Engine& e) {
+    const uint64_t now = monotonic_ns();
+    std::shared_ptr<metrics::MetricsSnapshot> snap = tree_metrics.publish(e.table(), now);
+    const EngineStats& st = e.stats();
+    snap->source = source_str;
+    snap->events_by_type = metrics::named_event_counts(st.events);
+    snap->events_lost = st.lost;
+    snap->resyncs = st.resyncs;
+    snap->incomplete = st.incomplete;
+    collector.publish(std::move(snap));
+    last_publish = now;
+  };
+  publish(engine);
+  // Engine::run calls the hook after every batch, and at least every 200 ms when idle.
+  engine.set_batch_hook([&](const Engine& e) {
+    if (monotonic_ns() - last_publish >= kPublishEveryNs) publish(e);
+  });
+
+  std::atomic<bool> stopping{false};
+  auto stop = [&] {
+    if (stopping.exchange(true)) return;
+    source.stop();
+    queue.close();
+  };
+  {
+    StopSignalWaiter waiter([&](int) { stop(); });
+    engine.run(queue);
+    stop();
+  }
+  server.stop();
+  if (engine.stats().lost)
+    std::fprintf(stderr, "procwatch: %llu events lost, %llu resyncs from /proc\n",
+                 (unsigned long long)engine.stats().lost,
+                 (unsigned long long)engine.stats().resyncs);
+  return kExitOk;
+}
+
+}  // namespace procwatch::app
