@@ -1,0 +1,208 @@
+#include "sampling/rule_monitor.h"
+
+#include <cstdio>
+#include <ctime>
+#include <unordered_map>
+#include <utility>
+
+#include <nlohmann/json.hpp>
+
+#include "core/clock.h"
+#include "sampling/rule_json.h"
+
+namespace procwatch::sampling {
+
+namespace {
+
+void log_to_stderr(const std::string& line) {
+  std::fprintf(stderr, "%s\n", line.c_str());
+  std::fflush(stderr);
+}
+
+std::string rfc3339_now() {
+  const uint64_t ns = realtime_ns();
+  const time_t secs = time_t(ns / 1000000000ull);
+  tm utc{};
+  gmtime_r(&secs, &utc);
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03uZ", utc.tm_year + 1900,
+                utc.tm_mon + 1, utc.tm_mday, utc.tm_hour, utc.tm_min, utc.tm_sec,
+                unsigned(ns % 1000000000ull / 1000000));
+  return buf;
+}
+
+// Label value escaping of the text exposition format.
+std::string label(const std::string& v) {
+  std::string out;
+  out.reserve(v.size());
+  for (char c : v) {
+    if (c == '\\') {
+      out += "\\\\";
+    } else if (c == '"') {
+      out += "\\\"";
+    } else if (c == '\n') {
+      out += "\\n";
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+namespace {
+
+SamplerOptions sampler_options(const rules::Config& config, SamplerOptions so) {
+  if (config.cpu) so.cpu_window = config.cpu->window;
+  return so;
+}
+
+}  // namespace
+
+RuleMonitor::RuleMonitor(rules::Config config, const procfs::ProcReader& reader,
+                         RuleMonitorOptions options)
+    : options_(std::move(options)),
+      sampler_(reader, sampler_options(config, options_.sampler)),
+      engine_(std::move(config)) {
+  if (!options_.log) options_.log = log_to_stderr;
+}
+
+std::vector<rules::ProcSample> RuleMonitor::cached_samples(std::vector<ProcInfo> infos,
+                                                           rules::TimePoint now) const {
+  std::unordered_map<int32_t, std::pair<uint64_t, std::string>> comm_of;
+  comm_of.reserve(infos.size());
+  for (const ProcInfo& p : infos) comm_of.emplace(p.key.pid, std::make_pair(p.key.start_time, p.comm));
+  const double since_cpu = std::chrono::duration<double>(now - cpu_sampled_at_).count();
+  std::vector<rules::ProcSample> out;
+  out.reserve(infos.size());
+  for (ProcInfo& info : infos) {
+    rules::ProcSample s;
+    if (auto it = comm_of.find(info.ppid); it != comm_of.end()) {
+      if (info.parent_start_time == 0 || it->second.first == info.parent_start_time) {
+        s.parent_name = it->second.second;
+      }
+    }
+    if (auto it = numbers_.find(info.key); it != numbers_.end()) {
+      const Numbers& n = it->second;
+      s.state = n.state;
+      s.ps_stat = n.ps_stat;
+      s.vsz_kb = n.vsz_kb;
+      s.rss_kb = n.rss_kb;
+      s.cpu_percent = n.cpu_percent;
+      s.lifetime_cpu_percent = n.lifetime_cpu_percent;
+      s.elapsed_s = n.elapsed_s + since_cpu;
+    }
+    s.info = std::move(info);
+    out.push_back(std::move(s));
+  }
+  return out;
+}
+
+bool RuleMonitor::tick(const std::function<std::vector<ProcInfo>()>& infos, bool events_arrived,
+                       rules::TimePoint now) {
+  const bool cpu_due = !last_cpu_ || now - *last_cpu_ >= options_.cpu_interval;
+  const bool soon_due = !last_eval_ || now - *last_eval_ >= options_.min_interval;
+  if (!cpu_due && !(soon_due && (events_arrived || pending_))) return false;
+
+  std::vector<rules::ProcSample> snapshot;
+  if (cpu_due) {
+    snapshot = sampler_.sample(infos());
+    numbers_.clear();
+    for (const auto& s : snapshot) {
+      numbers_[s.info.key] = Numbers{s.state,       s.ps_stat,    s.vsz_kb,
+                                     s.rss_kb,      s.cpu_percent, s.lifetime_cpu_percent,
+                                     s.elapsed_s};
+    }
+    cpu_sampled_at_ = now;
+    last_cpu_ = now;
+  } else {
+    snapshot = cached_samples(infos(), now);
+  }
+  last_eval_ = now;
+  auto results = engine_.evaluate(snapshot, now);
+  pending_ = false;
+  for (const auto& r : results) pending_ = pending_ || (!r.raw_ok && r.ok);
+  publish(std::move(results), now);
+  return true;
+}
+
+void RuleMonitor::publish(std::vector<rules::RuleResult> results, rules::TimePoint now) {
+  for (const auto& r : results) {
+    auto it = last_ok_.emplace(r.rule, true).first;  // rules start out as holding
+    if (it->second == r.ok) continue;
+    it->second = r.ok;
+    nlohmann::json line = {
+        {"ts", rfc3339_now()},
+        {"level", r.ok ? "info" : (r.severity == rules::Severity::kCritical ? "error" : "warn")},
+        {"msg", r.ok ? "rule holds again" : "rule violated"},
+        {"rule", r.rule},
+        {"ok", r.ok},
+        {"status", rules::status_name(rules::result_status(r))},
+        {"severity", rules::severity_name(r.severity)},
+        {"count", r.count},
+        {"expected", r.expected},
+        {"pids", r.pids},
+        {"violations_total", r.violations_total},
+        {"message", r.message},
+    };
+    options_.log(line.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+  }
+  std::lock_guard lock(mu_);
+  published_ = std::move(results);
+  published_at_ = now;
+  ++evaluations_;
+}
+
+std::string RuleMonitor::exposition() const {
+  std::vector<rules::RuleResult> rs;
+  {
+    std::lock_guard lock(mu_);
+    rs = published_;
+  }
+  std::string out;
+  out += "# HELP procwatch_rule_ok Whether the rule holds (1) or is violated past its `for` (0).\n";
+  out += "# TYPE procwatch_rule_ok gauge\n";
+  for (const auto& r : rs) out += "procwatch_rule_ok{rule=\"" + label(r.rule) + "\"} " + (r.ok ? "1" : "0") + "\n";
+  out += "# HELP procwatch_rule_processes Processes the rule matches (cpu: processes over the limit).\n";
+  out += "# TYPE procwatch_rule_processes gauge\n";
+  for (const auto& r : rs) {
+    out += "procwatch_rule_processes{rule=\"" + label(r.rule) + "\"} " + std::to_string(r.count) + "\n";
+  }
+  out += "# HELP procwatch_rule_violations_total Times the rule went from holding to violated.\n";
+  out += "# TYPE procwatch_rule_violations_total counter\n";
+  for (const auto& r : rs) {
+    out += "procwatch_rule_violations_total{rule=\"" + label(r.rule) + "\"} " +
+           std::to_string(r.violations_total) + "\n";
+  }
+  // Hogs by tree, only while the cpu rule reports them (bounded by kMaxCpuHogs).
+  std::map<std::string, int> hogs;
+  for (const auto& r : rs) {
+    if (!r.is_cpu || r.ok) continue;
+    for (const auto& h : r.hogs) ++hogs[h.tree.empty() ? "/unknown" : h.tree];
+  }
+  out += "# HELP procwatch_cpu_hog Processes of the tree over the configured CPU limit.\n";
+  out += "# TYPE procwatch_cpu_hog gauge\n";
+  for (const auto& [tree, n] : hogs) {
+    out += "procwatch_cpu_hog{tree=\"" + label(tree) + "\"} " + std::to_string(n) + "\n";
+  }
+  return out;
+}
+
+std::string RuleMonitor::json() const {
+  std::lock_guard lock(mu_);
+  return rule_results_json(published_, rules::SteadyClock::now())
+      .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+std::vector<rules::RuleResult> RuleMonitor::results() const {
+  std::lock_guard lock(mu_);
+  return published_;
+}
+
+uint64_t RuleMonitor::evaluations() const {
+  std::lock_guard lock(mu_);
+  return evaluations_;
+}
+
+}  // namespace procwatch::sampling

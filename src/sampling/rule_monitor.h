@@ -1,0 +1,77 @@
+// RuleMonitor: rule evaluation inside `procwatch serve`. tick() belongs to the engine thread
+// (it reads the process table and /proc); exposition(), json() and results() may be called from
+// any thread (they copy the last published state under a mutex). Never throws on tick().
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "procfs/reader.h"
+#include "rules/engine.h"
+#include "sampling/sampler.h"
+
+namespace procwatch::sampling {
+
+struct RuleMonitorOptions {
+  // Evaluate at most this often while events arrive (and while a `for` is pending).
+  std::chrono::milliseconds min_interval{200};
+  // Re-read CPU/memory numbers from /proc and evaluate this often even without events.
+  std::chrono::milliseconds cpu_interval{5000};
+  SamplerOptions sampler;
+  // One line per state change (default: the JSON line to stderr).
+  std::function<void(const std::string& json_line)> log;
+};
+
+class RuleMonitor {
+ public:
+  RuleMonitor(rules::Config config, const procfs::ProcReader& reader,
+              RuleMonitorOptions options = {});
+
+  // Engine thread. `infos` is produced only when an evaluation is due (the table snapshot);
+  // `events_arrived` says whether the table may have changed since the last call. Returns true
+  // when it evaluated.
+  bool tick(const std::function<std::vector<ProcInfo>()>& infos, bool events_arrived,
+            rules::TimePoint now);
+
+  // Prometheus text exposition of procwatch_rule_ok, procwatch_rule_processes,
+  // procwatch_rule_violations_total and procwatch_cpu_hog (to append to /metrics).
+  std::string exposition() const;
+  // The /api/v1/rules document (rule_results_json).
+  std::string json() const;
+  std::vector<rules::RuleResult> results() const;
+  uint64_t evaluations() const;
+
+ private:
+  struct Numbers {
+    char state = 'S';
+    std::string ps_stat;
+    uint64_t vsz_kb = 0, rss_kb = 0;
+    double cpu_percent = 0, lifetime_cpu_percent = 0;
+    double elapsed_s = 0;
+  };
+  std::vector<rules::ProcSample> cached_samples(std::vector<ProcInfo> infos,
+                                                rules::TimePoint now) const;
+  void publish(std::vector<rules::RuleResult> results, rules::TimePoint now);
+
+  RuleMonitorOptions options_;
+  Sampler sampler_;
+  rules::RuleEngine engine_;
+  std::map<ProcKey, Numbers> numbers_;  // from the last CPU sample
+  std::optional<rules::TimePoint> last_eval_, last_cpu_;
+  rules::TimePoint cpu_sampled_at_{};
+  bool pending_ = false;  // some rule violates but its `for` has not elapsed
+  std::map<std::string, bool> last_ok_;
+
+  mutable std::mutex mu_;
+  std::vector<rules::RuleResult> published_;
+  rules::TimePoint published_at_{};
+  uint64_t evaluations_ = 0;
+};
+
+}  // namespace procwatch::sampling

@@ -1,0 +1,182 @@
+#include "sampling/rule_monitor.h"
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "rules/config.h"
+
+namespace procwatch::sampling {
+namespace {
+
+namespace fs = std::filesystem;
+using namespace std::chrono_literals;
+const std::string kBasic = std::string(PROCWATCH_FIXTURES) + "/proc/basic";
+
+rules::Config config(const std::string& yaml) {
+  auto c = rules::parse_config(yaml, "test.yml");
+  EXPECT_TRUE(c.ok()) << (c.ok() ? "" : c.error().message);
+  return c.ok() ? *c : rules::Config{};
+}
+
+struct Harness {
+  explicit Harness(const std::string& root, const std::string& yaml)
+      : reader(root), monitor(config(yaml), reader, options()) {}
+  RuleMonitorOptions options() {
+    RuleMonitorOptions o;
+    o.sampler.ticks_per_second = 100;
+    o.sampler.page_size = 4096;
+    o.sampler.uptime_s = [this] { return uptime; };
+    o.log = [this](const std::string& line) { logs.push_back(nlohmann::json::parse(line)); };
+    return o;
+  }
+  bool tick(rules::TimePoint now, bool events, std::vector<ProcInfo> procs = {}) {
+    if (procs.empty()) procs = reader.scan();
+    return monitor.tick([&] { return procs; }, events, now);
+  }
+  const rules::RuleResult& result(const std::string& name) {
+    last = monitor.results();
+    for (const auto& r : last) {
+      if (r.rule == name) return r;
+    }
+    static rules::RuleResult none;
+    ADD_FAILURE() << "no result " << name;
+    return none;
+  }
+  double uptime = 1000.0;
+  std::vector<nlohmann::json> logs;
+  std::vector<rules::RuleResult> last;
+  procfs::ProcReader reader;
+  RuleMonitor monitor;
+};
+
+const char* kTwoSshd = R"(
+rules:
+  - name: one-sshd
+    match: {name: sshd}
+    count: "1:1"
+    for: 2s
+)";
+
+TEST(RuleMonitor, EvaluatesAtMostEveryMinIntervalAndWhenForExpires) {
+  Harness h(kBasic, kTwoSshd);  // the fixture has two sshd (612, 1021)
+  const auto t0 = rules::SteadyClock::now();
+  EXPECT_TRUE(h.tick(t0, false));  // first call: always
+  EXPECT_TRUE(h.result("one-sshd").ok);
+  EXPECT_FALSE(h.result("one-sshd").raw_ok);
+  EXPECT_EQ(h.result("one-sshd").count, 2);
+  EXPECT_FALSE(h.tick(t0 + 100ms, true));   // too soon after the last one
+  EXPECT_TRUE(h.tick(t0 + 250ms, false));   // no events, but a `for` is pending
+  EXPECT_TRUE(h.result("one-sshd").ok);
+  EXPECT_TRUE(h.logs.empty());
+  EXPECT_TRUE(h.tick(t0 + 2100ms, false));  // the `for` has elapsed
+  EXPECT_FALSE(h.result("one-sshd").ok);
+  EXPECT_EQ(h.result("one-sshd").violations_total, 1u);
+  EXPECT_EQ(h.monitor.evaluations(), 3u);
+  ASSERT_EQ(h.logs.size(), 1u);
+  EXPECT_EQ(h.logs[0]["rule"], "one-sshd");
+  EXPECT_EQ(h.logs[0]["ok"], false);
+  EXPECT_EQ(h.logs[0]["status"], "CRITICAL");
+  EXPECT_EQ(h.logs[0]["count"], 2);
+  EXPECT_EQ(h.logs[0]["pids"], nlohmann::json({612, 1021}));
+  // Nothing pending, no events, CPU not due: no evaluation.
+  EXPECT_FALSE(h.tick(t0 + 3000ms, false));
+
+  std::string text = h.monitor.exposition();
+  EXPECT_NE(text.find("procwatch_rule_ok{rule=\"one-sshd\"} 0\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("procwatch_rule_processes{rule=\"one-sshd\"} 2\n"), std::string::npos);
+  EXPECT_NE(text.find("procwatch_rule_violations_total{rule=\"one-sshd\"} 1\n"),
+            std::string::npos);
+  EXPECT_NE(text.find("# TYPE procwatch_rule_violations_total counter\n"), std::string::npos);
+
+  auto doc = nlohmann::json::parse(h.monitor.json());
+  EXPECT_EQ(doc["status"], "CRITICAL");
+  EXPECT_EQ(doc["rules"][0]["rule"], "one-sshd");
+
+  // One sshd left (events arrived): holds again, logged once.
+  auto procs = h.reader.scan();
+  std::erase_if(procs, [](const ProcInfo& p) { return p.key.pid == 1021; });
+  EXPECT_TRUE(h.tick(t0 + 3300ms, true, procs));
+  EXPECT_TRUE(h.result("one-sshd").ok);
+  ASSERT_EQ(h.logs.size(), 2u);
+  EXPECT_EQ(h.logs[1]["ok"], true);
+  EXPECT_EQ(h.logs[1]["msg"], "rule holds again");
+}
+
+TEST(RuleMonitor, ABlipShorterThanForNeverFlips) {
+  Harness h(kBasic, kTwoSshd);
+  auto one = h.reader.scan();
+  std::erase_if(one, [](const ProcInfo& p) { return p.key.pid == 1021; });
+  const auto t0 = rules::SteadyClock::now();
+  ASSERT_TRUE(h.tick(t0, true, one));
+  EXPECT_TRUE(h.result("one-sshd").raw_ok);
+  ASSERT_TRUE(h.tick(t0 + 300ms, true));  // a second sshd for 0.5 s
+  EXPECT_FALSE(h.result("one-sshd").raw_ok);
+  ASSERT_TRUE(h.tick(t0 + 800ms, true, one));
+  for (auto t = 1000ms; t < 4000ms; t += 250ms) h.tick(t0 + t, false, one);
+  EXPECT_TRUE(h.result("one-sshd").ok);
+  EXPECT_EQ(h.result("one-sshd").violations_total, 0u);
+  EXPECT_TRUE(h.logs.empty());
+}
+
+class MonitorTree : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() / ("rule-monitor-test-" + std::to_string(::getpid()) + "-" + ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(dir_);
+    fs::copy(kBasic, dir_, fs::copy_options::recursive | fs::copy_options::copy_symlinks);
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+  void set_utime(int32_t pid, uint64_t utime) {
+    fs::path p = dir_ / std::to_string(pid) / "stat";
+    std::ifstream in(p);
+    std::string text((std::istreambuf_iterator<char>(in)), {});
+    size_t close = text.rfind(')');
+    std::istringstream rest(text.substr(close + 2));
+    std::vector<std::string> f(3);
+    for (std::string w; rest >> w;) f.push_back(w);
+    f[14] = std::to_string(utime);
+    std::string out = text.substr(0, close + 1);
+    for (size_t i = 3; i < f.size(); ++i) out += " " + f[i];
+    std::ofstream(p, std::ios::trunc) << out << "\n";
+  }
+  fs::path dir_;
+};
+
+TEST_F(MonitorTree, CpuHogIsSampledOnTheCpuIntervalAndKeptBetweenSamples) {
+  Harness h(dir_.string(), "cpu:\n  max_percent: 50\n  window: 30s\n");
+  std::vector<ProcInfo> named = h.reader.scan();
+  for (auto& p : named) p.tree = "/t/" + p.comm;
+  const auto t0 = rules::SteadyClock::now();
+  ASSERT_TRUE(h.tick(t0, false, named));
+  EXPECT_TRUE(h.result("cpu").ok);
+
+  set_utime(1100, 7 + 600);  // 6 s of CPU in the next 5 s: 120 %
+  h.uptime = 1005.0;
+  ASSERT_TRUE(h.tick(t0 + 1s, true, named));  // event-driven: cached numbers, no hog yet
+  EXPECT_TRUE(h.result("cpu").ok);
+  ASSERT_TRUE(h.tick(t0 + 5s, false, named));  // CPU interval: re-read /proc
+  EXPECT_FALSE(h.result("cpu").ok);
+  ASSERT_EQ(h.result("cpu").hogs.size(), 1u);
+  EXPECT_EQ(h.result("cpu").hogs[0].pid, 1100);
+  EXPECT_NEAR(h.result("cpu").hogs[0].percent, 120.0, 1e-6);
+  ASSERT_TRUE(h.tick(t0 + 5300ms, true, named));  // between samples the hog stays
+  EXPECT_FALSE(h.result("cpu").ok);
+  std::string text = h.monitor.exposition();
+  EXPECT_NE(text.find("procwatch_cpu_hog{tree=\"/t/python3\"} 1\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("procwatch_rule_ok{rule=\"cpu\"} 0\n"), std::string::npos);
+}
+
+TEST(RuleMonitor, LabelValuesAreEscaped) {
+  Harness h(kBasic, "rules:\n  - name: 'a\"b\\c'\n    match: {name: nginx}\n");
+  h.tick(rules::SteadyClock::now(), false);
+  EXPECT_NE(h.monitor.exposition().find("procwatch_rule_ok{rule=\"a\\\"b\\\\c\"} 1\n"),
+            std::string::npos)
+      << h.monitor.exposition();
+}
+
+}  // namespace
+}  // namespace procwatch::sampling
