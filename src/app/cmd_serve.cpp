@@ -4,6 +4,8 @@
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
+#include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 
@@ -16,7 +18,9 @@
 #include "export/metrics_collector.h"
 #include "export/tree_metrics.h"
 #include "naming/tree_namer.h"
+#include "rules/config.h"
 #include "rules/rule.h"
+#include "sampling/rule_monitor.h"
 
 namespace procwatch::app {
 
@@ -43,6 +47,26 @@ int run_serve(const ServeOptions& opts) {
     return kExitUsage;
   }
 
+  // Rules (--config): parsed before anything starts, so a bad file is one message and exit 2.
+  std::optional<rules::Config> rules_config;
+  auto cpu_interval = rules::parse_duration(opts.cpu_interval);
+  if (!cpu_interval || cpu_interval->count() <= 0) {
+    std::fprintf(stderr, "procwatch: --cpu-interval: %s\n",
+                 cpu_interval ? "must be positive" : cpu_interval.error().message.c_str());
+    return kExitUsage;
+  }
+  if (!opts.rules_config.empty()) {
+    auto loaded = rules::load_config(opts.rules_config);
+    if (!loaded) {
+      std::fprintf(stderr, "procwatch: %s\n", loaded.error().message.c_str());
+      return kExitUsage;
+    }
+    rules_config = std::move(*loaded);
+  }
+  // Set once on this thread before the engine runs; HTTP threads read it.
+  std::unique_ptr<sampling::RuleMonitor> rule_monitor_owner;
+  std::atomic<const sampling::RuleMonitor*> rule_monitor{nullptr};
+
   metrics::CollectorOptions copts;
   copts.prom_cnproc = opts.prom_cnproc;
   copts.version = PROCWATCH_VERSION;
@@ -53,8 +77,17 @@ int run_serve(const ServeOptions& opts) {
   // HTTP first: a busy port must fail before anything else is said or started.
   http::Server server;
   server.handle("/metrics", [&](const http::Request&) {
-    return http::Response{200, metrics::kTextContentType, collector.exposition()};
+    std::string body = collector.exposition();
+    if (const auto* m = rule_monitor.load()) body += m->exposition();
+    return http::Response{200, metrics::kTextContentType, std::move(body)};
   });
+  if (rules_config) {
+    server.handle("/api/v1/rules", [&](const http::Request&) {
+      const auto* m = rule_monitor.load();
+      if (m == nullptr) return http::Response{503, "text/plain; charset=utf-8", "starting\n"};
+      return http::Response{200, "application/json", m->json() + "\n"};
+    });
+  }
   server.handle("/", [&](const http::Request&) {
     return http::Response{200, "text/html; charset=utf-8", landing_page(source_name.load())};
   });
@@ -92,6 +125,25 @@ int run_serve(const ServeOptions& opts) {
   source_name = source_str.c_str();
   engine.initial_scan();
 
+  uint64_t events_seen = 0;
+  auto rules_tick = [&](const Engine& e) {
+    if (!rule_monitor_owner) return;
+    uint64_t total = 0;
+    for (uint64_t n : e.stats().events) total += n;
+    const bool arrived = total != events_seen;
+    events_seen = total;
+    rule_monitor_owner->tick([&e] { return e.table().snapshot(); }, arrived,
+                             rules::SteadyClock::now());
+  };
+  if (rules_config) {
+    sampling::RuleMonitorOptions ropts;
+    ropts.cpu_interval = *cpu_interval;
+    rule_monitor_owner =
+        std::make_unique<sampling::RuleMonitor>(std::move(*rules_config), reader, ropts);
+    rules_tick(engine);
+    rule_monitor = rule_monitor_owner.get();
+  }
+
   uint64_t last_publish = 0;
   auto publish = [&](const Engine& e) {
     const uint64_t now = monotonic_ns();
@@ -108,6 +160,7 @@ int run_serve(const ServeOptions& opts) {
   publish(engine);
   // Engine::run calls the hook after every batch, and at least every 200 ms when idle.
   engine.set_batch_hook([&](const Engine& e) {
+    rules_tick(e);
     if (monotonic_ns() - last_publish >= kPublishEveryNs) publish(e);
   });
 

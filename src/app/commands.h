@@ -26,6 +26,8 @@ struct ServeOptions {
   size_t max_trees = 2000;
   std::string tree_ttl = "1h";
   bool prom_cnproc = false;
+  std::string rules_config;        // --config: evaluate these rules; empty = none
+  std::string cpu_interval = "5s";  // --cpu-interval: re-read CPU/memory for the rules
 };
 int run_serve(const ServeOptions& opts);
 
