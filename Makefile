@@ -3,7 +3,7 @@ BUILD      ?= build
 ASAN_BUILD ?= build-asan
 JOBS       ?= $(shell nproc)
 CMAKE_ARGS ?=
-RUN_ARGS   ?= trace
+RUN_ARGS   ?= serve
 
 .PHONY: all deps configure build run test test-asan test-fast bench clean
 
