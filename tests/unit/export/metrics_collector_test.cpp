@@ -138,7 +138,7 @@ TEST_F(ReplayedServe, GoldenExposition) {
   EXPECT_TRUE(
       has_line(text, "procwatch_process_duration_seconds_bucket{tree=\"/cron/sh\",le=\"60\"} 0"));
   EXPECT_TRUE(
-      has_line(text, "procwatch_process_duration_seconds_bucket{tree=\"/cron/sh\",le=\"300\"} 1"));
+      has_line(text, "procwatch_process_duration_seconds_bucket{tree=\"/cron/sh\",le=\"600\"} 1"));
   EXPECT_TRUE(has_line(text, "procwatch_events_total{source=\"replay\",type=\"exec\"} 7"));
   EXPECT_TRUE(has_line(text, "procwatch_tracked_processes 4"));
   EXPECT_TRUE(has_line(text, "procwatch_build_info{source=\"replay\",version=\"0.0.0-test\"} 1"));

@@ -1,0 +1,223 @@
+// Scrape benchmark for `procwatch serve`: fills TreeMetrics through the daemon's code path
+// (ProcessTable fed with fork/exec events, EventRecords into TreeMetrics::observe, publish from
+// the table, MetricsCollector) with --trees trees and --procs live processes, then times
+// --scrapes renderings of /metrics: the collector + serializer alone, and GET over HTTP from the
+// same CivetWeb server serve uses. Prints median and min-max in ms; exit 1 if the HTTP median
+// is above --target-ms.
+//
+//   pw_scrape_bench [--trees 2000] [--procs 10000] [--scrapes 50] [--prom-cnproc]
+//                   [--target-ms 20]
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <ctime>
+#include <string>
+#include <vector>
+
+#include "export/http_server.h"
+#include "export/metrics_collector.h"
+#include "export/tree_metrics.h"
+#include "sources/replay/script.h"
+#include "table/process_table.h"
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using namespace procwatch;
+
+double ms_since(Clock::time_point t0) {
+  return std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
+}
+
+std::string http_get(int port, const char* path) {
+  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  timeval tv{10, 0};
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(uint16_t(port));
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  std::string out;
+  if (connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0) {
+    const std::string req = std::string("GET ") + path + " HTTP/1.0\r\nHost: bench\r\n\r\n";
+    if (write(fd, req.data(), req.size()) == ssize_t(req.size())) {
+      static char buf[1 << 16];
+      ssize_t n;
+      while ((n = read(fd, buf, sizeof buf)) > 0) out.append(buf, size_t(n));
+    }
+  }
+  close(fd);
+  return out;
+}
+
+// CPU time of this thread: steadier than wall time on a shared machine.
+double thread_cpu_ms() {
+  timespec ts{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return double(ts.tv_sec) * 1e3 + double(ts.tv_nsec) / 1e6;
+}
+
+struct Stats {
+  double median, min, max;
+};
+Stats summarize(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  const size_t n = v.size();
+  const double med = n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+  return {med, v.front(), v.back()};
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  int trees = 2000, procs = 10000, scrapes = 50;
+  double target_ms = 20;
+  bool cnproc = false;
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    auto next = [&]() -> const char* {
+      if (i + 1 >= argc) {
+        std::fprintf(stderr, "pw_scrape_bench: %s needs a value\n", a.c_str());
+        std::exit(2);
+      }
+      return argv[++i];
+    };
+    if (a == "--trees")
+      trees = std::atoi(next());
+    else if (a == "--procs")
+      procs = std::atoi(next());
+    else if (a == "--scrapes")
+      scrapes = std::atoi(next());
+    else if (a == "--target-ms")
+      target_ms = std::atof(next());
+    else if (a == "--prom-cnproc")
+      cnproc = true;
+    else {
+      std::fprintf(stderr,
+                   "usage: pw_scrape_bench [--trees N] [--procs N] [--scrapes N] "
+                   "[--prom-cnproc] [--target-ms MS]\n");
+      return 2;
+    }
+  }
+  if (trees < 1 || procs < trees || scrapes < 1) {
+    std::fprintf(stderr, "pw_scrape_bench: need 1 <= trees <= procs and scrapes >= 1\n");
+    return 2;
+  }
+
+  // The table names process i into tree "/bench/svc-<i % trees>/worker.sh" (a stand-in for
+  // TreeNamer, which would need real /proc data).
+  Enricher e;
+  e.name = [trees](const ProcInfo& self, const ProcInfo*) {
+    return "/bench/svc-" + std::to_string(self.key.pid % trees) + "/worker.sh";
+  };
+  ProcessTable table(e);
+  metrics::TreeMetricsOptions topts;
+  topts.max_trees = size_t(trees);
+  metrics::TreeMetrics tm(topts);
+  auto observe = [&](const Change& c) {
+    output::EventRecord r;
+    r.event = change_kind_name(c.kind);
+    r.proc = c.info;
+    if (c.kind == Change::Kind::Exit) {
+      output::ExitDetails d;
+      d.exit_code = c.exit_code.value_or(-1);
+      d.signal = c.exit_signal;
+      d.duration_s = c.duration_s;
+      r.exit = d;
+    }
+    tm.observe(r, 0);
+  };
+
+  const auto fill0 = Clock::now();
+  replay::Script s;
+  const int32_t base = 1000;
+  for (int i = 0; i < procs; ++i) {
+    const int32_t pid = base + i;
+    s.fork(1, pid).exec(pid, "/bin/sh", {"sh", "worker.sh"});
+  }
+  // One short-lived child per tree (consecutive pids cover every pid % trees) that exits with a
+  // spread of outcomes and lifetimes, so the histograms and exit counters are not all zero.
+  for (int t = 0; t < trees; ++t) {
+    const int32_t pid = base + procs + t;
+    s.fork(1, pid).exec(pid, "/bin/true", {"true"});
+    s.sleep(uint64_t(1 + t % 997) * 1'000'000);
+    if (t % 3 == 0)
+      s.exit(pid, 0);
+    else if (t % 3 == 1)
+      s.exit(pid, 1);
+    else
+      s.kill(pid, 9);
+  }
+  for (const ProcEvent& ev : s.events())
+    for (const Change& c : table.apply(ev)) observe(c);
+  const double fill_ms = ms_since(fill0);
+
+  metrics::CollectorOptions copts;
+  copts.prom_cnproc = cnproc;
+  copts.version = "bench";
+  metrics::MetricsCollector collector(copts);
+  const auto pub0 = Clock::now();
+  auto snap = tm.publish(table, 1);
+  snap->source = "replay";
+  collector.publish(std::move(snap));
+  const double publish_ms = ms_since(pub0);
+
+  http::Server server;
+  server.handle("/metrics", [&](const http::Request&) {
+    return http::Response{200, metrics::kTextContentType, collector.exposition()};
+  });
+  int port = 0;
+  for (int attempt = 0; attempt < 20 && !port; ++attempt) {
+    const int p = 20000 + int((getpid() * 7 + attempt * 131) % 40000);
+    if (server.start("127.0.0.1:" + std::to_string(p), 2)) port = p;
+  }
+  if (!port) {
+    std::fprintf(stderr, "pw_scrape_bench: could not start the HTTP server\n");
+    return 1;
+  }
+
+  std::vector<double> direct, direct_cpu, over_http;
+  size_t bytes = 0, lines = 0;
+  for (int i = 0; i < scrapes; ++i) {
+    const double cpu0 = thread_cpu_ms();
+    const auto t0 = Clock::now();
+    const std::string text = collector.exposition();
+    direct.push_back(ms_since(t0));
+    direct_cpu.push_back(thread_cpu_ms() - cpu0);
+    bytes = text.size();
+    lines = size_t(std::count(text.begin(), text.end(), '\n'));
+  }
+  for (int i = 0; i < scrapes; ++i) {
+    const auto t0 = Clock::now();
+    const std::string resp = http_get(port, "/metrics");
+    over_http.push_back(ms_since(t0));
+    if (resp.rfind("HTTP/1.0 200", 0) != 0 || resp.size() < bytes) {
+      std::fprintf(stderr, "pw_scrape_bench: bad response (%zu bytes)\n", resp.size());
+      return 1;
+    }
+  }
+  server.stop();
+
+  const Stats d = summarize(direct), dc = summarize(direct_cpu), h = summarize(over_http);
+  std::printf("scrape_bench: %d trees, %zu live processes, prom-cnproc %s\n", trees, table.size(),
+              cnproc ? "on" : "off");
+  std::printf("  fill (events through table + TreeMetrics): %.1f ms; publish: %.1f ms\n", fill_ms,
+              publish_ms);
+  std::printf("  exposition: %zu bytes, %zu lines\n", bytes, lines);
+  std::printf("  collect+serialize: median %.2f ms (min %.2f, max %.2f) over %d\n", d.median, d.min,
+              d.max, scrapes);
+  std::printf("  collect+serialize CPU time: median %.2f ms (min %.2f, max %.2f)\n", dc.median,
+              dc.min, dc.max);
+  std::printf("  GET /metrics:      median %.2f ms (min %.2f, max %.2f) over %d\n", h.median, h.min,
+              h.max, scrapes);
+  const bool ok = h.median <= target_ms;
+  std::printf("  target: median GET under %.0f ms: %s\n", target_ms, ok ? "PASS" : "FAIL");
+  return ok ? 0 : 1;
+}
