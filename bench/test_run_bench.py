@@ -148,9 +148,119 @@ class ExtraceTest(unittest.TestCase):
         self.assertEqual(c["exit_lines_total"], 5)
 
 
+# What procwatch serve answers on GET /metrics (abridged from a real scrape), with the workload
+# in two trees (one re-parented under init), a look-alike tree, and escaped label values.
+METRICS = r"""# HELP procwatch_tree_processes Live processes per tree.
+# TYPE procwatch_tree_processes gauge
+procwatch_tree_processes{tree="/bash/make/pw_spawner"} 1
+# HELP procwatch_tree_execs_total Execs per tree.
+# TYPE procwatch_tree_execs_total counter
+procwatch_tree_execs_total{tree="/bash/make/python3/pw_spawner"} 1
+procwatch_tree_execs_total{tree="/bash/make/python3/pw_spawner/pwtrue-abcdef"} 9
+procwatch_tree_execs_total{tree="/init/pwtrue-abcdef"} 1
+procwatch_tree_execs_total{tree="/bash/pwtrue-abcdefg"} 100
+procwatch_tree_execs_total{tree="/x/pwtrue-abcdef/sh"} 50
+procwatch_tree_execs_total{tree="/q\"uote\\d/pwtrue-abcdef"} 2
+# HELP procwatch_tree_exits_total Exits per tree and outcome.
+# TYPE procwatch_tree_exits_total counter
+procwatch_tree_exits_total{tree="/bash/make/python3/pw_spawner/pwtrue-abcdef",outcome="success"} 8
+procwatch_tree_exits_total{tree="/bash/make/python3/pw_spawner/pwtrue-abcdef",outcome="failure"} 0
+procwatch_tree_exits_total{tree="/bash/make/python3/pw_spawner/pwtrue-abcdef",outcome="signal"} 1
+procwatch_tree_exits_total{tree="/init/pwtrue-abcdef",outcome="success"} 1
+procwatch_tree_exits_total{tree="/bash/pwtrue-abcdefg",outcome="success"} 100
+# HELP procwatch_process_duration_seconds Lifetime.
+# TYPE procwatch_process_duration_seconds histogram
+procwatch_process_duration_seconds_bucket{tree="/init/pwtrue-abcdef",le="+Inf"} 1
+# HELP procwatch_events_lost_total Events lost.
+# TYPE procwatch_events_lost_total counter
+procwatch_events_lost_total{source="ebpf"} 7
+procwatch_events_lost_total{source="queue"} 2
+procwatch_tracked_processes 123 1712345678000
+procwatch_incomplete_total 40
+garbage line {
+procwatch_tree_execs_total{tree="/unterminated/pwtrue-abcdef} 1000
+"""
+
+
+class ServeMetricsTest(unittest.TestCase):
+    def test_prometheus_text(self):
+        s = rb.parse_prometheus_text(METRICS)
+        by = {(n, tuple(sorted(l.items()))): v for n, l, v in s}
+        # r-string above: \" is a quote and \\ one backslash once unescaped.
+        quoted = ("procwatch_tree_execs_total", (("tree", '/q"uote\\d/pwtrue-abcdef'),))
+        self.assertEqual(by[quoted], 2)
+        self.assertEqual(by[("procwatch_tracked_processes", ())], 123)  # timestamp ignored
+        self.assertEqual(by[("procwatch_process_duration_seconds_bucket",
+                             (("le", "+Inf"), ("tree", "/init/pwtrue-abcdef")))], 1)
+        self.assertFalse(any(l.get("tree", "").startswith("/unterminated") for _, l, _ in s))
+        self.assertEqual(len(s), 17)  # comments and the two broken lines skipped
+
+    def test_workload_trees_by_last_label(self):
+        out = write(METRICS)
+        try:
+            c = rb.parse_procwatch_metrics(out, "/nonexistent", W)
+        finally:
+            os.unlink(out)
+        # 9 + 1 + 2: the look-alike /bash/pwtrue-abcdefg and /x/pwtrue-abcdef/sh do not count.
+        self.assertEqual(c["exec"], 12)
+        self.assertEqual(c["exit"], 10)
+        self.assertEqual(c["exit_by_outcome"], {"success": 9, "failure": 0, "signal": 1})
+        self.assertEqual(c["lost"], 9)
+        self.assertEqual(c["lost_by_source"], {"ebpf": 7, "queue": 2})
+        self.assertEqual(len(c["trees"]), 3)
+        self.assertEqual(c["incomplete_all"], 40)
+        self.assertIsNone(c["resyncs"])
+        for k in ("exact", "full_path", "named"):
+            self.assertIsNone(c[k])
+        self.assertFalse(c["bound"])
+
+    def test_no_lost_series_is_unknown_not_zero(self):
+        out = write('procwatch_tree_execs_total{tree="/a/pwtrue-abcdef"} 3\n')
+        try:
+            c = rb.parse_procwatch_metrics(out, "/nonexistent", W)
+        finally:
+            os.unlink(out)
+        self.assertEqual(c["exec"], 3)
+        self.assertIsNone(c["lost"])
+
+    def test_summary_and_targets_with_na_columns(self):
+        mon = next(m for m in rb.MONITORS if m.name == "procwatch-serve")
+        counts = lambda lost: {"exec": 100, "exit": 100, "exact": None, "full_path": None,
+                               "named": None, "lost": lost, "bound": False}
+        runs = [
+            {"round": 0, "monitor": "none", "wall_s": 10.0, "spawned": 100},
+            {"round": 0, "monitor": mon.name, "wall_s": 10.0, "spawned": 100, "cpu_s": 0.002,
+             "counts": counts(0)},
+            {"round": 1, "monitor": "none", "wall_s": 10.0, "spawned": 100},
+            {"round": 1, "monitor": mon.name, "wall_s": 10.0, "spawned": 100, "cpu_s": 0.004,
+             "counts": counts(1)},
+        ]
+        s = rb.derive(runs, [mon])[mon.name]
+        self.assertEqual(s["exact"]["values"], [])
+        self.assertAlmostEqual(s["exec"]["min"], 1.0)
+        self.assertAlmostEqual(s["cpu_per_10k"]["median"], 0.3)
+        v = {t.split(" (")[0]: r for _, t, _, r in rb.judge({mon.name: s}, [mon])}
+        self.assertEqual(v, {"no lost events": "MISS",  # one run lost 1
+                             "CPU <= 0.3 s per 10,000 processes": "PASS"})
+
+    def test_default_monitors_and_their_targets(self):
+        d = {m.name: m for m in rb.MONITORS if m.default}
+        self.assertEqual(list(d), ["procwatch-ebpf", "procwatch-netlink", "procwatch-serve",
+                                   "forkstat", "extrace"])
+        self.assertIn("procwatch", {m.name for m in rb.MONITORS})
+        heads = lambda m: [t[:4] for t in d[m].targets]
+        self.assertIn(("cpu_per_10k", "<=", 0.15, "median"), heads("procwatch-ebpf"))
+        self.assertIn(("exact", ">=", 1.0, "worst"), heads("procwatch-ebpf"))
+        self.assertIn(("exact", ">=", 0.97, "worst"), heads("procwatch-netlink"))
+        self.assertIn(("lost", "<=", 0, "worst"), heads("procwatch-serve"))
+        self.assertEqual(rb.resolve_argv(d["procwatch-serve"], "/b/procwatch", 4242),
+                         ["/b/procwatch", "serve", "--web.listen-address", "127.0.0.1:4242",
+                          "--source", "auto"])
+
+
 class SummaryTest(unittest.TestCase):
     def test_slowdown_fractions_and_targets(self):
-        mon = rb.Monitor("procwatch", [], rb.parse_procwatch_json, targets=True)
+        mon = rb.Monitor("procwatch", [], rb.parse_procwatch_json, targets=rb.TARGETS_CAPTURE)
         counts = lambda e: {"exec": e, "exit": 100, "exact": 98, "full_path": 99, "named": 100,
                             "lost": 0, "bound": False}
         runs = [
