@@ -6,8 +6,9 @@ WORKERS threads, each with argv {EXE, "pw-<i>"}. It runs once with no monitor (b
 under each monitor, repeated --runs times in interleaved order. For every monitor run we count what
 its output says about the workload and how much CPU the monitor spent. See bench/README.md.
 
-Monitors are data: a name, a command line, how to tell it is ready, and an output parser. Add a
-source or a peer by adding an entry to MONITORS. Python 3 standard library only.
+Monitors are data: a name, a command line, how to tell it is ready and caught up, an optional
+hook run before it is stopped (procwatch serve: scrape /metrics), an output parser and its
+targets. Add a source or a peer by adding an entry to MONITORS. Python 3 standard library only.
 """
 
 from __future__ import annotations
