@@ -541,10 +541,12 @@ void ProcessTable::on_exit(const ProcEvent& ev, const ExitEvent& x, std::vector<
     ++stats_.exits_unknown;
     c = unknown_change(Change::Kind::Exit, ts, x.pid, x.parent_pid);
   }
-  const int code = exit_status_code(x.exit_code);
-  if (code >= 0) c.exit_code = code;
-  c.exit_signal = exit_status_signal(x.exit_code);
-  c.core_dumped = core || (x.exit_code & 0x80) != 0;  // WCOREDUMP
+  if (x.code_known) {  // the procfs poller sees a process vanish, not how it ended
+    const int code = exit_status_code(x.exit_code);
+    if (code >= 0) c.exit_code = code;
+    c.exit_signal = exit_status_signal(x.exit_code);
+    c.core_dumped = core || (x.exit_code & 0x80) != 0;  // WCOREDUMP
+  }
   if (c.info.start_ns != 0 && ts >= c.info.start_ns) {
     c.duration_s = double(ts - c.info.start_ns) / double(kNsPerSec);
   }

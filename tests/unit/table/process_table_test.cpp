@@ -376,6 +376,18 @@ TEST_F(TableTest, ExitOfUnknownPid) {
   EXPECT_EQ(table.size(), 1u);
 }
 
+TEST_F(TableTest, ExitWithUnknownStatusHasNoCode) {
+  Script s;
+  s.fork(1, 300);
+  ExitEvent x{300, 300, 0, 17, 1, 1};
+  x.code_known = false;  // as the procfs poller reports a vanished process
+  s.event(x);
+  auto ch = play(table, s);
+  ASSERT_EQ(ch.back().kind, Kind::Exit);
+  EXPECT_FALSE(ch.back().exit_code.has_value());
+  EXPECT_EQ(ch.back().exit_signal, 0);
+}
+
 struct ExitCase {
   const char* name;
   uint32_t raw;
