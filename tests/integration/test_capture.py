@@ -185,7 +185,84 @@ class CaptureTest(unittest.TestCase):
         self.assertTrue(t.select(lambda e: e["event"] == "exec" and e["pid"] == p.pid))
 
 
+class ExecPathTest(unittest.TestCase):
+    """The absolute exe for every way of naming the program (eBPF issue's list)."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.bins = TempBin()
+        cls.true = cls.bins.copy("/bin/true", "pwpath")
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.bins.cleanup()
+
+    def check_exec(self, spawn, expect_exe, expect_argv):
+        t = Trace("--source", SOURCE)
+        try:
+            pid = spawn()
+            execs = t.wait_for(lambda e: e["event"] == "exec" and e["pid"] == pid
+                               and e["exe"] == expect_exe)
+            if not execs:  # netlink may have missed it: look at what it did say
+                execs = t.wait_for(lambda e: e["event"] == "exec" and e["pid"] == pid, 2)
+        finally:
+            t.stop()
+        self.assertTrue(execs, "no exec event for pid %d" % pid)
+        ev = execs[-1]
+        if SOURCE == "netlink" and ev["incomplete"] and ev["exe"] == "":
+            print("note: netlink could not read pid %d in time" % pid, file=sys.stderr)
+            return
+        self.assertEqual(ev["exe"], expect_exe)
+        self.assertEqual(ev["argv"], expect_argv)
+
+    def run_wait(self, argv, **kw):
+        p = subprocess.Popen(argv, **kw)
+        p.wait()
+        return p.pid
+
+    def test_relative_path(self):
+        d, name = os.path.split(self.true)
+        self.check_exec(lambda: self.run_wait(["./" + name, "rel"], cwd=d), self.true,
+                        ["./" + name, "rel"])
+
+    def test_symlink(self):
+        link = os.path.join(self.bins.dir, "pwlink")
+        if not os.path.exists(link):
+            os.symlink(self.true, link)
+        self.check_exec(lambda: self.run_wait([link, "via-link"]), self.true,
+                        [link, "via-link"])
+
+    def test_shebang_script(self):
+        script = os.path.join(self.bins.dir, "pwscript.sh")
+        with open(script, "w") as f:
+            f.write("#!/bin/sh\nsleep 0.1\n")
+        os.chmod(script, 0o755)
+        self.check_exec(lambda: self.run_wait([script, "arg1"]), os.path.realpath("/bin/sh"),
+                        ["/bin/sh", script, "arg1"])
+
+    def test_fexecve(self):
+        def spawn():
+            pid = os.fork()
+            if pid == 0:
+                try:
+                    fd = os.open(self.true, os.O_RDONLY)
+                    os.execve(fd, [self.true, "by-fd"], {})
+                finally:
+                    os._exit(127)
+            os.waitpid(pid, 0)
+            return pid
+        self.check_exec(spawn, self.true, [self.true, "by-fd"])
+
+
 class CliTest(unittest.TestCase):
+    def test_auto_picks_best_source(self):
+        expect = os.environ.get("PROCWATCH_AUTO_EXPECT", "ebpf")
+        t = Trace()
+        try:
+            self.assertIn(f"using the {expect} source", t.stderr)
+        finally:
+            self.assertEqual(t.stop(), 0)
+
     def test_bad_flag_is_one_line_exit_2(self):
         for args in (["trace", "--bogus"], ["trace", "--source", "nope"], ["tree", "--procfs",
                      "/nonexistent"], ["frobnicate"], []):
