@@ -194,6 +194,30 @@ std::optional<ProcInfo> ProcReader::read_process_impl(int32_t pid, const ExecCap
   ProcInfo info;
   info.key.pid = pid;
   const bool base_start = base != nullptr && base->start_time.has_value();
+  if (base_start && base->exe && base->argv && base->ppid && base->comm && base->uid &&
+      base->euid && base->gid && base->egid && base->cgroup) {
+    // An in-kernel capture (eBPF) is the whole identity as of the exec: /proc would add only
+    // the LSM label, and the process may be gone already without being incomplete.
+    info.key.start_time = *base->start_time;
+    info.start_ns = ticks_to_monotonic_ns(info.key.start_time);
+    info.exe = *base->exe;
+    info.exe_deleted = base->exe_deleted;
+    info.argv = *base->argv;
+    info.argv_truncated = base->argv_truncated;
+    info.ppid = *base->ppid;
+    info.comm = *base->comm;
+    info.uid = *base->uid, info.euid = *base->euid, info.gid = *base->gid, info.egid = *base->egid;
+    info.ids_known = true;
+    info.cgroup = *base->cgroup;
+    info.container_id = container_id_from_cgroup(info.cgroup);
+    info.user = user_name(info.uid);
+    if (lsm_labels_) {
+      char buf[512];
+      const ssize_t rc = read_into(root_, pid, "attr/current", buf, sizeof buf);
+      if (rc > 0) info.context = parse_attr_current(std::string_view(buf, size_t(rc)));
+    }
+    return info;
+  }
   Result<Stat> st = read_stat(root_, pid, nullptr);
   // A different start time means the pid was reused: nothing under root/pid is ours.
   const bool live = st.ok() && (!base_start || st->start_time == *base->start_time);

@@ -429,3 +429,34 @@ TEST(ProcReaderLive, ConcurrentReadsShareTheUserCache) {
 
 }  // namespace
 }  // namespace procwatch::procfs
+
+namespace procwatch::procfs {
+namespace {
+
+TEST(ProcReaderCapture, CompleteCaptureNeedsNoProcAndIsNotIncomplete) {
+  ProcReader r(PROCWATCH_FIXTURES "/proc/basic");
+  ExecCapture c;
+  c.start_time = 777;
+  c.exe = "/usr/bin/true";
+  c.argv = std::vector<std::string>{"true", "x"};
+  c.ppid = 1022;
+  c.comm = "true";
+  c.uid = c.euid = 0;
+  c.gid = c.egid = 0;
+  c.cgroup = "/system.slice/docker-" + std::string(64, 'b') + ".scope";
+  auto p = r.read_process(99999, &c);  // no such pid in the fixture: it already exited
+  ASSERT_TRUE(p);
+  EXPECT_FALSE(p->incomplete);
+  EXPECT_EQ(p->key, (ProcKey{99999, 777}));
+  EXPECT_EQ(p->exe, "/usr/bin/true");
+  EXPECT_EQ(p->container_id, std::string(64, 'b'));
+  EXPECT_EQ(p->user, "root");
+  EXPECT_TRUE(p->ids_known);
+  c.cgroup.reset();  // a netlink-like capture: the rest must come from /proc, which is gone
+  p = r.read_process(99999, &c);
+  ASSERT_TRUE(p);
+  EXPECT_TRUE(p->incomplete);
+}
+
+}  // namespace
+}  // namespace procwatch::procfs
