@@ -8,6 +8,7 @@
 #include <optional>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "app/commands.h"
 #include "app/signals.h"
@@ -77,9 +78,11 @@ int run_serve(const ServeOptions& opts) {
   // HTTP first: a busy port must fail before anything else is said or started.
   http::Server server;
   server.handle("/metrics", [&](const http::Request&) {
-    std::string body = collector.exposition();
-    if (const auto* m = rule_monitor.load()) body += m->exposition();
-    return http::Response{200, metrics::kTextContentType, std::move(body)};
+    std::vector<prometheus::MetricFamily> families = collector.Collect();
+    if (const auto* m = rule_monitor.load()) {
+      for (auto& f : m->families()) families.push_back(std::move(f));
+    }
+    return http::Response{200, metrics::kTextContentType, metrics::serialize_text(families)};
   });
   if (rules_config) {
     server.handle("/api/v1/rules", [&](const http::Request&) {

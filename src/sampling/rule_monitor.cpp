@@ -31,22 +31,22 @@ std::string rfc3339_now() {
   return buf;
 }
 
-// Label value escaping of the text exposition format.
-std::string label(const std::string& v) {
-  std::string out;
-  out.reserve(v.size());
-  for (char c : v) {
-    if (c == '\\') {
-      out += "\\\\";
-    } else if (c == '"') {
-      out += "\\\"";
-    } else if (c == '\n') {
-      out += "\\n";
-    } else {
-      out += c;
-    }
-  }
-  return out;
+using prometheus::ClientMetric;
+using prometheus::MetricFamily;
+using prometheus::MetricType;
+
+MetricFamily family(std::string name, std::string help, MetricType type) {
+  MetricFamily f;
+  f.name = std::move(name);
+  f.help = std::move(help);
+  f.type = type;
+  return f;
+}
+
+ClientMetric& add(MetricFamily& f, std::string label_name, std::string label_value) {
+  ClientMetric& m = f.metric.emplace_back();
+  m.label.push_back({std::move(label_name), std::move(label_value)});
+  return m;
 }
 
 }  // namespace
@@ -154,38 +154,44 @@ void RuleMonitor::publish(std::vector<rules::RuleResult> results, rules::TimePoi
   ++evaluations_;
 }
 
-std::string RuleMonitor::exposition() const {
+std::vector<MetricFamily> RuleMonitor::families() const {
   std::vector<rules::RuleResult> rs;
   {
     std::lock_guard lock(mu_);
     rs = published_;
   }
-  std::string out;
-  out += "# HELP procwatch_rule_ok Whether the rule holds (1) or is violated past its `for` (0).\n";
-  out += "# TYPE procwatch_rule_ok gauge\n";
-  for (const auto& r : rs) out += "procwatch_rule_ok{rule=\"" + label(r.rule) + "\"} " + (r.ok ? "1" : "0") + "\n";
-  out += "# HELP procwatch_rule_processes Processes the rule matches (cpu: processes over the limit).\n";
-  out += "# TYPE procwatch_rule_processes gauge\n";
-  for (const auto& r : rs) {
-    out += "procwatch_rule_processes{rule=\"" + label(r.rule) + "\"} " + std::to_string(r.count) + "\n";
-  }
-  out += "# HELP procwatch_rule_violations_total Times the rule went from holding to violated.\n";
-  out += "# TYPE procwatch_rule_violations_total counter\n";
-  for (const auto& r : rs) {
-    out += "procwatch_rule_violations_total{rule=\"" + label(r.rule) + "\"} " +
-           std::to_string(r.violations_total) + "\n";
-  }
+  MetricFamily ok = family("procwatch_rule_ok",
+                           "Whether the rule holds (1) or is violated past its `for` (0).",
+                           MetricType::Gauge);
+  MetricFamily processes =
+      family("procwatch_rule_processes",
+             "Processes the rule matches (cpu: processes over the limit).", MetricType::Gauge);
+  MetricFamily violations =
+      family("procwatch_rule_violations_total",
+             "Times the rule went from holding to violated.", MetricType::Counter);
+  ok.metric.reserve(rs.size());
+  processes.metric.reserve(rs.size());
+  violations.metric.reserve(rs.size());
   // Hogs by tree, only while the cpu rule reports them (bounded by kMaxCpuHogs).
   std::map<std::string, int> hogs;
   for (const auto& r : rs) {
+    add(ok, "rule", r.rule).gauge.value = r.ok ? 1 : 0;
+    add(processes, "rule", r.rule).gauge.value = double(r.count);
+    add(violations, "rule", r.rule).counter.value = double(r.violations_total);
     if (!r.is_cpu || r.ok) continue;
     for (const auto& h : r.hogs) ++hogs[h.tree.empty() ? "/unknown" : h.tree];
   }
-  out += "# HELP procwatch_cpu_hog Processes of the tree over the configured CPU limit.\n";
-  out += "# TYPE procwatch_cpu_hog gauge\n";
-  for (const auto& [tree, n] : hogs) {
-    out += "procwatch_cpu_hog{tree=\"" + label(tree) + "\"} " + std::to_string(n) + "\n";
-  }
+  MetricFamily hog = family("procwatch_cpu_hog",
+                            "Processes of the tree over the configured CPU limit.",
+                            MetricType::Gauge);
+  for (const auto& [tree, n] : hogs) add(hog, "tree", tree).gauge.value = n;
+
+  std::vector<MetricFamily> out;
+  out.reserve(4);
+  out.push_back(std::move(ok));
+  out.push_back(std::move(processes));
+  out.push_back(std::move(violations));
+  out.push_back(std::move(hog));
   return out;
 }
 

@@ -1,5 +1,5 @@
 // RuleMonitor: rule evaluation inside `procwatch serve`. tick() belongs to the engine thread
-// (it reads the process table and /proc); exposition(), json() and results() may be called from
+// (it reads the process table and /proc); families(), json() and results() may be called from
 // any thread (they copy the last published state under a mutex). Never throws on tick().
 #pragma once
 
@@ -11,6 +11,8 @@
 #include <optional>
 #include <string>
 #include <vector>
+
+#include <prometheus/metric_family.h>
 
 #include "procfs/reader.h"
 #include "rules/engine.h"
@@ -39,9 +41,10 @@ class RuleMonitor {
   bool tick(const std::function<std::vector<ProcInfo>()>& infos, bool events_arrived,
             rules::TimePoint now);
 
-  // Prometheus text exposition of procwatch_rule_ok, procwatch_rule_processes,
-  // procwatch_rule_violations_total and procwatch_cpu_hog (to append to /metrics).
-  std::string exposition() const;
+  // procwatch_rule_ok, procwatch_rule_processes, procwatch_rule_violations_total and
+  // procwatch_cpu_hog, built at scrape time from the published results (serialized for /metrics
+  // together with the MetricsCollector's families by prometheus-cpp's TextSerializer).
+  std::vector<prometheus::MetricFamily> families() const;
   // The /api/v1/rules document (rule_results_json).
   std::string json() const;
   std::vector<rules::RuleResult> results() const;

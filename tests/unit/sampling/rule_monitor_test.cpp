@@ -6,6 +6,7 @@
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
+#include <prometheus/text_serializer.h>
 
 #include "rules/config.h"
 
@@ -15,6 +16,21 @@ namespace {
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
 const std::string kBasic = std::string(PROCWATCH_FIXTURES) + "/proc/basic";
+
+// What /metrics shows of these families (prometheus-cpp's serializer, as cmd_serve uses).
+std::string text_of(const std::vector<prometheus::MetricFamily>& families) {
+  std::ostringstream os;
+  prometheus::TextSerializer().Serialize(os, families);
+  return os.str();
+}
+
+const prometheus::MetricFamily* find_family(const std::vector<prometheus::MetricFamily>& fs,
+                                            const std::string& name) {
+  for (const auto& f : fs) {
+    if (f.name == name) return &f;
+  }
+  return nullptr;
+}
 
 rules::Config config(const std::string& yaml) {
   auto c = rules::parse_config(yaml, "test.yml");
@@ -85,12 +101,39 @@ TEST(RuleMonitor, EvaluatesAtMostEveryMinIntervalAndWhenForExpires) {
   // Nothing pending, no events, CPU not due: no evaluation.
   EXPECT_FALSE(h.tick(t0 + 3000ms, false));
 
-  std::string text = h.monitor.exposition();
+  const auto fams = h.monitor.families();
+  ASSERT_EQ(fams.size(), 4u);
+  EXPECT_EQ(fams[0].name, "procwatch_rule_ok");
+  EXPECT_EQ(fams[1].name, "procwatch_rule_processes");
+  EXPECT_EQ(fams[2].name, "procwatch_rule_violations_total");
+  EXPECT_EQ(fams[3].name, "procwatch_cpu_hog");
+  EXPECT_EQ(fams[0].type, prometheus::MetricType::Gauge);
+  EXPECT_EQ(fams[1].type, prometheus::MetricType::Gauge);
+  EXPECT_EQ(fams[2].type, prometheus::MetricType::Counter);
+  EXPECT_EQ(fams[3].type, prometheus::MetricType::Gauge);
+  ASSERT_EQ(fams[0].metric.size(), 1u);
+  ASSERT_EQ(fams[0].metric[0].label.size(), 1u);
+  EXPECT_EQ(fams[0].metric[0].label[0].name, "rule");
+  EXPECT_EQ(fams[0].metric[0].label[0].value, "one-sshd");
+  EXPECT_EQ(fams[0].metric[0].gauge.value, 0);
+  ASSERT_EQ(fams[1].metric.size(), 1u);
+  EXPECT_EQ(fams[1].metric[0].gauge.value, 2);
+  ASSERT_EQ(fams[2].metric.size(), 1u);
+  EXPECT_EQ(fams[2].metric[0].counter.value, 1);
+  EXPECT_TRUE(fams[3].metric.empty());  // no cpu rule, no hogs
+
+  const std::string text = text_of(fams);
   EXPECT_NE(text.find("procwatch_rule_ok{rule=\"one-sshd\"} 0\n"), std::string::npos) << text;
   EXPECT_NE(text.find("procwatch_rule_processes{rule=\"one-sshd\"} 2\n"), std::string::npos);
   EXPECT_NE(text.find("procwatch_rule_violations_total{rule=\"one-sshd\"} 1\n"),
             std::string::npos);
+  EXPECT_NE(text.find("# HELP procwatch_rule_ok Whether the rule holds (1) or is violated past "
+                      "its `for` (0).\n# TYPE procwatch_rule_ok gauge\n"),
+            std::string::npos);
   EXPECT_NE(text.find("# TYPE procwatch_rule_violations_total counter\n"), std::string::npos);
+  // An empty family still says what it is, as before.
+  EXPECT_NE(text.find("# TYPE procwatch_cpu_hog gauge\n"), std::string::npos);
+  EXPECT_EQ(text.find("procwatch_cpu_hog{"), std::string::npos);
 
   auto doc = nlohmann::json::parse(h.monitor.json());
   EXPECT_EQ(doc["status"], "CRITICAL");
@@ -165,7 +208,15 @@ TEST_F(MonitorTree, CpuHogIsSampledOnTheCpuIntervalAndKeptBetweenSamples) {
   EXPECT_NEAR(h.result("cpu").hogs[0].percent, 120.0, 1e-6);
   ASSERT_TRUE(h.tick(t0 + 5300ms, true, named));  // between samples the hog stays
   EXPECT_FALSE(h.result("cpu").ok);
-  std::string text = h.monitor.exposition();
+  const auto fams = h.monitor.families();
+  const auto* hog = find_family(fams, "procwatch_cpu_hog");
+  ASSERT_NE(hog, nullptr);
+  ASSERT_EQ(hog->metric.size(), 1u);
+  ASSERT_EQ(hog->metric[0].label.size(), 1u);
+  EXPECT_EQ(hog->metric[0].label[0].name, "tree");
+  EXPECT_EQ(hog->metric[0].label[0].value, "/t/python3");
+  EXPECT_EQ(hog->metric[0].gauge.value, 1);
+  const std::string text = text_of(fams);
   EXPECT_NE(text.find("procwatch_cpu_hog{tree=\"/t/python3\"} 1\n"), std::string::npos) << text;
   EXPECT_NE(text.find("procwatch_rule_ok{rule=\"cpu\"} 0\n"), std::string::npos);
 }
@@ -173,9 +224,14 @@ TEST_F(MonitorTree, CpuHogIsSampledOnTheCpuIntervalAndKeptBetweenSamples) {
 TEST(RuleMonitor, LabelValuesAreEscaped) {
   Harness h(kBasic, "rules:\n  - name: 'a\"b\\c'\n    match: {name: nginx}\n");
   h.tick(rules::SteadyClock::now(), false);
-  EXPECT_NE(h.monitor.exposition().find("procwatch_rule_ok{rule=\"a\\\"b\\\\c\"} 1\n"),
-            std::string::npos)
-      << h.monitor.exposition();
+  const auto fams = h.monitor.families();
+  const auto* ok = find_family(fams, "procwatch_rule_ok");
+  ASSERT_NE(ok, nullptr);
+  ASSERT_EQ(ok->metric.size(), 1u);
+  EXPECT_EQ(ok->metric[0].label[0].value, "a\"b\\c");  // raw in the family
+  const std::string text = text_of(fams);  // escaped by prometheus-cpp
+  EXPECT_NE(text.find("procwatch_rule_ok{rule=\"a\\\"b\\\\c\"} 1\n"), std::string::npos)
+      << text;
 }
 
 }  // namespace
