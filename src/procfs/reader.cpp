@@ -170,10 +170,23 @@ ExecCapture ProcReader::capture_exec(int32_t pid) const {
     cap.argv_truncated = truncated;
   }
   Result<Stat> st = read_stat(root_, pid, nullptr);
-  if (st.ok()) {
-    cap.start_time = st->start_time;
-    cap.ppid = st->ppid;
-    cap.comm = std::move(st->comm);
+  if (!st.ok()) return cap;
+  cap.start_time = st->start_time;
+  cap.ppid = st->ppid;
+  cap.comm = std::move(st->comm);
+  // Ids and cgroup too, while the process is certainly still this one (a zombie keeps both):
+  // with them the capture is complete and the engine needs no later /proc read.
+  char buf[kSmallBuf];
+  ssize_t got = read_into(root_, pid, "status", buf, sizeof buf);
+  if (got >= 0) {
+    if (auto status = parse_status(std::string_view(buf, size_t(got)))) {
+      cap.uid = status->uid[0], cap.euid = status->uid[1];
+      cap.gid = status->gid[0], cap.egid = status->gid[1];
+    }
+  }
+  got = read_into(root_, pid, "cgroup", buf, sizeof buf);
+  if (got >= 0) {
+    if (auto cg = parse_cgroup(std::string_view(buf, size_t(got)))) cap.cgroup = std::move(*cg);
   }
   return cap;
 }

@@ -164,9 +164,11 @@ TEST(ProcReaderFixture, CaptureExec) {
   EXPECT_EQ(c.start_time, 90500u);
   EXPECT_EQ(c.ppid, 1022);
   EXPECT_EQ(c.comm, "evil) (name");
-  // Only exe, cmdline and stat are read on this path.
-  EXPECT_FALSE(c.uid.has_value());
-  EXPECT_FALSE(c.cgroup.has_value());
+  // Ids and cgroup are captured too, so the engine needs no second look at /proc.
+  EXPECT_EQ(c.uid, 1000u);
+  EXPECT_EQ(c.euid, 1000u);
+  EXPECT_EQ(c.gid, 1000u);
+  EXPECT_EQ(c.cgroup, "/user.slice/user-1000.slice/session-3.scope");
 
   ExecCapture d = r.capture_exec(3050);
   EXPECT_EQ(d.exe, "/opt/app/bin/agent");
