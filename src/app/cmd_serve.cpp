@@ -11,8 +11,7 @@
 #include <vector>
 
 #include "app/commands.h"
-#include "app/signals.h"
-#include "app/source_factory.h"
+#include "app/live_capture.h"
 #include "core/clock.h"
 #include "engine/engine.h"
 #include "export/http_server.h"
@@ -104,9 +103,8 @@ int run_serve(const ServeOptions& opts) {
 
   TreeNamer namer;
   procfs::ProcReader reader(opts.common.procfs_root);
-  EventQueue queue(1 << 18);
-  Engine engine(reader,
-                [&namer](const ProcInfo& s, const ProcInfo* p) { return namer.name(s, p); });
+  Engine engine(reader, tree_name_fn(namer));
+  LiveCapture live(opts.common, reader, engine);
 
   metrics::TreeMetricsOptions topts;
   topts.max_trees = opts.max_trees;
@@ -115,18 +113,12 @@ int run_serve(const ServeOptions& opts) {
   engine.add_listener(
       [&](const output::EventRecord& r) { tree_metrics.observe(r, monotonic_ns()); });
 
-  auto started = start_source(opts.common, reader, queue);
-  if (!started) {
-    std::fprintf(stderr, "procwatch: %s\n", started.error().message.c_str());
-    return started.error().errnum == EPERM || started.error().errnum == EACCES ||
-                   started.error().errnum == ENOTSUP
-               ? kExitUsage
-               : kExitFailure;
+  if (auto rc = live.start()) {
+    server.stop();
+    return *rc;
   }
-  EventSource& source = *started->source;
-  const std::string source_str = started->name;
+  const std::string source_str = live.source_name();
   source_name = source_str.c_str();
-  engine.initial_scan();
 
   uint64_t events_seen = 0;
   auto rules_tick = [&](const Engine& e) {
@@ -167,22 +159,8 @@ int run_serve(const ServeOptions& opts) {
     if (monotonic_ns() - last_publish >= kPublishEveryNs) publish(e);
   });
 
-  std::atomic<bool> stopping{false};
-  auto stop = [&] {
-    if (stopping.exchange(true)) return;
-    source.stop();
-    queue.close();
-  };
-  {
-    StopSignalWaiter waiter([&](int) { stop(); });
-    engine.run(queue);
-    stop();
-  }
+  live.run();
   server.stop();
-  if (engine.stats().lost)
-    std::fprintf(stderr, "procwatch: %llu events lost, %llu resyncs from /proc\n",
-                 (unsigned long long)engine.stats().lost,
-                 (unsigned long long)engine.stats().resyncs);
   return kExitOk;
 }
 

@@ -7,8 +7,7 @@
 #include <string>
 
 #include "app/commands.h"
-#include "app/signals.h"
-#include "app/source_factory.h"
+#include "app/live_capture.h"
 #include "engine/engine.h"
 #include "export/event_format.h"
 #include "naming/tree_namer.h"
@@ -24,10 +23,9 @@ bool want_color(const std::string& mode) {
 
 int run_trace(const CommonOptions& opts) {
   procfs::ProcReader reader(opts.procfs_root);
-  EventQueue queue(1 << 18);
   TreeNamer namer;
-  Engine engine(reader,
-                [&namer](const ProcInfo& s, const ProcInfo* p) { return namer.name(s, p); });
+  Engine engine(reader, tree_name_fn(namer));
+  LiveCapture live(opts, reader, engine);
 
   static char outbuf[1 << 16];
   std::setvbuf(stdout, outbuf, _IOFBF, sizeof outbuf);
@@ -44,41 +42,16 @@ int run_trace(const CommonOptions& opts) {
     if (std::fwrite(line.data(), 1, line.size(), stdout) != line.size()) output_broken = true;
   });
 
-  auto started = start_source(opts, reader, queue);
-  if (!started) {
-    std::fprintf(stderr, "procwatch: %s\n", started.error().message.c_str());
-    return started.error().errnum == EPERM || started.error().errnum == EACCES ||
-                   started.error().errnum == ENOTSUP
-               ? kExitUsage
-               : kExitFailure;
-  }
-  EventSource& source = *started->source;
-  engine.initial_scan();  // after the source is live, so no launch falls between the two
-
-  std::atomic<bool> stopping{false};
-  auto stop = [&] {
-    if (stopping.exchange(true)) return;
-    source.stop();
-    queue.close();
-  };
+  if (auto rc = live.start()) return *rc;
   engine.set_batch_hook([&](const Engine&) {
     if (std::fflush(stdout) != 0 || output_broken) {
       output_broken = true;  // EPIPE: nobody reads us any more
-      stop();
+      live.stop();
     }
   });
-  int rc = kExitOk;
-  {
-    StopSignalWaiter waiter([&](int) { stop(); });
-    engine.run(queue);
-    stop();
-  }
+  live.run();
   std::fflush(stdout);
-  const SourceStats st = source.stats();
-  if (st.lost || engine.stats().lost)
-    std::fprintf(stderr, "procwatch: %llu events lost, %llu resyncs from /proc\n",
-                 (unsigned long long)engine.stats().lost,
-                 (unsigned long long)engine.stats().resyncs);
+  int rc = kExitOk;
   if (output_broken && errno != EPIPE) rc = kExitFailure;
   return rc;
 }

@@ -3,6 +3,7 @@
 #include <string>
 
 #include "app/commands.h"
+#include "app/live_capture.h"
 #include "engine/engine.h"
 #include "export/event_format.h"
 #include "naming/tree_namer.h"
@@ -20,8 +21,7 @@ int run_tree(const CommonOptions& opts) {
   }
   TreeNamer namer;
   // The table links parents and names every process.
-  Engine engine(reader,
-                [&namer](const ProcInfo& s, const ProcInfo* p) { return namer.name(s, p); });
+  Engine engine(reader, tree_name_fn(namer));
   engine.initial_scan();
   std::vector<ProcInfo> procs = engine.table().snapshot();
   if (opts.json) {

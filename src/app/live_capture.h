@@ -1,0 +1,45 @@
+// LiveCapture: a started event source feeding an Engine until SIGINT/SIGTERM or stop().
+// Shared by `trace` and `serve`. start() and run() belong to the engine's thread; stop() may
+// be called from any thread (signal waiter, output error) and is idempotent.
+#pragma once
+
+#include <atomic>
+#include <optional>
+#include <string>
+
+#include "app/options.h"
+#include "core/event_queue.h"
+#include "engine/engine.h"
+#include "naming/tree_namer.h"
+#include "procfs/reader.h"
+#include "sources/event_source.h"
+
+namespace procwatch::app {
+
+// The Engine's naming hook over a TreeNamer that outlives it.
+TreeNameFn tree_name_fn(const TreeNamer& namer);
+
+class LiveCapture {
+ public:
+  LiveCapture(const CommonOptions& opts, const procfs::ProcReader& reader, Engine& engine);
+  ~LiveCapture();
+
+  // Starts the source (stderr says which), then loads /proc into the table: in that order, so
+  // no launch falls between the two. On failure prints one line and returns the exit code.
+  std::optional<int> start();
+  // Runs the engine until stopped, then prints a loss summary to stderr if anything was lost.
+  void run();
+  void stop();
+  const std::string& source_name() const { return source_name_; }
+
+ private:
+  const CommonOptions& opts_;
+  const procfs::ProcReader& reader_;
+  Engine& engine_;
+  EventQueue queue_{1 << 18};
+  std::unique_ptr<EventSource> source_;
+  std::string source_name_;
+  std::atomic<bool> stopping_{false};
+};
+
+}  // namespace procwatch::app
