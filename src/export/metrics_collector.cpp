@@ -15,8 +15,6 @@
 
 namespace procwatch::metrics {
 
-namespace {
-
 using prometheus::ClientMetric;
 using prometheus::MetricFamily;
 using prometheus::MetricType;
@@ -34,6 +32,8 @@ ClientMetric& add(MetricFamily& f, std::vector<ClientMetric::Label> labels) {
   m.label = std::move(labels);
   return m;
 }
+
+namespace {
 
 void add_gauge(MetricFamily& f, std::vector<ClientMetric::Label> labels, double v) {
   add(f, std::move(labels)).gauge.value = v;

@@ -27,6 +27,11 @@ struct CollectorOptions {
 // cannot be read just leave their series out.
 std::vector<prometheus::MetricFamily> process_self_metrics(const std::string& proc_root);
 
+// Building blocks for scrape-time series (also used by the rule monitor).
+prometheus::MetricFamily family(std::string name, std::string help, prometheus::MetricType type);
+prometheus::ClientMetric& add(prometheus::MetricFamily& f,
+                              std::vector<prometheus::ClientMetric::Label> labels);
+
 // Text exposition format 0.0.4 (prometheus-cpp's TextSerializer).
 std::string serialize_text(const std::vector<prometheus::MetricFamily>& families);
 inline constexpr const char* kTextContentType = "text/plain; version=0.0.4; charset=utf-8";

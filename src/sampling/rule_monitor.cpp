@@ -8,6 +8,8 @@
 #include <nlohmann/json.hpp>
 
 #include "core/clock.h"
+#include "export/event_format.h"
+#include "export/metrics_collector.h"
 #include "sampling/rule_json.h"
 
 namespace procwatch::sampling {
@@ -19,35 +21,13 @@ void log_to_stderr(const std::string& line) {
   std::fflush(stderr);
 }
 
-std::string rfc3339_now() {
-  const uint64_t ns = realtime_ns();
-  const time_t secs = time_t(ns / 1000000000ull);
-  tm utc{};
-  gmtime_r(&secs, &utc);
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03uZ", utc.tm_year + 1900,
-                utc.tm_mon + 1, utc.tm_mday, utc.tm_hour, utc.tm_min, utc.tm_sec,
-                unsigned(ns % 1000000000ull / 1000000));
-  return buf;
-}
 
 using prometheus::ClientMetric;
 using prometheus::MetricFamily;
 using prometheus::MetricType;
 
-MetricFamily family(std::string name, std::string help, MetricType type) {
-  MetricFamily f;
-  f.name = std::move(name);
-  f.help = std::move(help);
-  f.type = type;
-  return f;
-}
-
-ClientMetric& add(MetricFamily& f, std::string label_name, std::string label_value) {
-  ClientMetric& m = f.metric.emplace_back();
-  m.label.push_back({std::move(label_name), std::move(label_value)});
-  return m;
-}
+using metrics::add;
+using metrics::family;
 
 }  // namespace
 
@@ -133,7 +113,7 @@ void RuleMonitor::publish(std::vector<rules::RuleResult> results, rules::TimePoi
     if (it->second == r.ok) continue;
     it->second = r.ok;
     nlohmann::json line = {
-        {"ts", rfc3339_now()},
+        {"ts", output::format_timestamp(realtime_ns())},
         {"level", r.ok ? "info" : (r.severity == rules::Severity::kCritical ? "error" : "warn")},
         {"msg", r.ok ? "rule holds again" : "rule violated"},
         {"rule", r.rule},
@@ -175,16 +155,16 @@ std::vector<MetricFamily> RuleMonitor::families() const {
   // Hogs by tree, only while the cpu rule reports them (bounded by kMaxCpuHogs).
   std::map<std::string, int> hogs;
   for (const auto& r : rs) {
-    add(ok, "rule", r.rule).gauge.value = r.ok ? 1 : 0;
-    add(processes, "rule", r.rule).gauge.value = double(r.count);
-    add(violations, "rule", r.rule).counter.value = double(r.violations_total);
+    add(ok, {{"rule", r.rule}}).gauge.value = r.ok ? 1 : 0;
+    add(processes, {{"rule", r.rule}}).gauge.value = double(r.count);
+    add(violations, {{"rule", r.rule}}).counter.value = double(r.violations_total);
     if (!r.is_cpu || r.ok) continue;
     for (const auto& h : r.hogs) ++hogs[h.tree.empty() ? "/unknown" : h.tree];
   }
   MetricFamily hog = family("procwatch_cpu_hog",
                             "Processes of the tree over the configured CPU limit.",
                             MetricType::Gauge);
-  for (const auto& [tree, n] : hogs) add(hog, "tree", tree).gauge.value = n;
+  for (const auto& [tree, n] : hogs) add(hog, {{"tree", tree}}).gauge.value = n;
 
   std::vector<MetricFamily> out;
   out.reserve(4);
