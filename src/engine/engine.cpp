@@ -50,7 +50,7 @@ void Engine::resync() {
   stats_.resync_added += r.added.size();
 }
 
-void Engine::emit(const Change& c) {
+void Engine::emit(Change& c) {
   output::EventRecord r;
   switch (c.kind) {
     case Change::Kind::Reparent:
@@ -65,8 +65,8 @@ void Engine::emit(const Change& c) {
     r.lost_count = c.lost_count;
     r.lost_reason = c.lost_reason;
   } else {
-    r.proc = c.info;
-    if ((c.kind == Change::Kind::Exec || c.kind == Change::Kind::Fork) && c.info.incomplete)
+    r.proc = std::move(c.info);  // the change is ours and used once: no copy of argv
+    if ((c.kind == Change::Kind::Exec || c.kind == Change::Kind::Fork) && r.proc.incomplete)
       ++stats_.incomplete;
     if (c.kind == Change::Kind::Exit) {
       output::ExitDetails d;
@@ -74,11 +74,11 @@ void Engine::emit(const Change& c) {
       d.exit_code = c.exit_code.value_or(-1);
       d.signal = c.exit_signal;
       d.core_dumped = c.core_dumped;
-      d.duration_s = c.info.start_ns ? c.duration_s : -1;
+      d.duration_s = r.proc.start_ns ? c.duration_s : -1;
       r.exit = d;
-      r.depth = c.info.ppid > 1 && table_.find(c.info.ppid) ? table_.depth(c.info.ppid) + 1 : 0;
+      r.depth = r.proc.ppid > 1 && table_.find(r.proc.ppid) ? table_.depth(r.proc.ppid) + 1 : 0;
     } else {
-      r.depth = table_.depth(c.info.key.pid);
+      r.depth = table_.depth(r.proc.key.pid);
     }
   }
   for (const auto& l : listeners_) l(r);
@@ -86,7 +86,7 @@ void Engine::emit(const Change& c) {
 
 void Engine::handle(const ProcEvent& ev) {
   ++stats_.events[ev.body.index()];
-  for (const Change& c : table_.apply(ev)) emit(c);
+  for (Change& c : table_.apply(ev)) emit(c);
   if (const auto* lost = std::get_if<LostEvent>(&ev.body)) {
     stats_.lost += lost->count;
     resync();

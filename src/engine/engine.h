@@ -53,7 +53,7 @@ class Engine {
   uint64_t to_realtime(uint64_t mono_ns) const { return mono_ns + realtime_offset_ns_; }
 
  private:
-  void emit(const Change& c);
+  void emit(Change& c);  // consumes c.info
   void resync();
 
   const procfs::ProcReader& reader_;
