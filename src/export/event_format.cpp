@@ -54,12 +54,19 @@ std::string quote(const std::string& s) {
 }  // namespace
 
 std::string format_timestamp(uint64_t realtime_ns) {
-  time_t secs = time_t(realtime_ns / 1000000000ull);
-  tm t{};
-  gmtime_r(&secs, &t);
-  return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:06}Z", t.tm_year + 1900,
-                     t.tm_mon + 1, t.tm_mday, t.tm_hour, t.tm_min, t.tm_sec,
-                     (realtime_ns % 1000000000ull) / 1000);
+  // Events come in bursts within the same second: format the date and time part once.
+  thread_local time_t cached_secs = -1;
+  thread_local char cached[32];
+  const time_t secs = time_t(realtime_ns / 1000000000ull);
+  if (secs != cached_secs) {
+    tm t{};
+    gmtime_r(&secs, &t);
+    fmt::format_to_n(cached, sizeof cached - 1, "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}",
+                     t.tm_year + 1900, t.tm_mon + 1, t.tm_mday, t.tm_hour, t.tm_min, t.tm_sec);
+    cached[19] = '\0';
+    cached_secs = secs;
+  }
+  return fmt::format("{}.{:06}Z", cached, (realtime_ns % 1000000000ull) / 1000);
 }
 
 std::string join_argv(const std::vector<std::string>& argv, size_t max_len) {
