@@ -10,8 +10,6 @@
 
 namespace procwatch::app {
 
-bool want_color(const std::string& mode);
-
 int run_tree(const CommonOptions& opts) {
   procfs::ProcReader reader(opts.procfs_root);
   if (reader.list_pids().empty()) {

@@ -16,6 +16,9 @@ struct CommonOptions {
   std::string color = "auto";     // auto|always|never
 };
 
+// Whether to colour output: "always", "never", or "auto" (a terminal without NO_COLOR).
+bool want_color(const std::string& mode);
+
 // Exit codes (documented in README): 0 ok, 1 runtime failure, 2 usage/config/permission.
 inline constexpr int kExitOk = 0;
 inline constexpr int kExitFailure = 1;

@@ -102,6 +102,18 @@ std::vector<std::string> read_cmdline(const std::string& root, int32_t pid, cons
   return argv;
 }
 
+// Reads root/pid/exe into path/deleted. Returns readlink's result (bytes, or -errno).
+ssize_t read_exe(const std::string& root, int32_t pid, std::string* path, bool* deleted) {
+  char link[kLinkBuf];
+  const ssize_t n = readlink_into(root, pid, "exe", link, sizeof link);
+  if (n > 0 && size_t(n) < sizeof link) {
+    ExeLink exe = parse_exe_link(std::string_view(link, size_t(n)));
+    *path = std::move(exe.path);
+    *deleted = exe.deleted;
+  }
+  return n;
+}
+
 }  // namespace
 
 ProcReader::ProcReader(std::string root, ReadLimits limits)
@@ -155,13 +167,8 @@ Result<std::string> ProcReader::read_file(int32_t pid, const char* name, size_t 
 ExecCapture ProcReader::capture_exec(int32_t pid) const {
   // exe and cmdline first: they vanish when the process exits (zombie), stat does not.
   ExecCapture cap;
-  char link[kLinkBuf];
-  const ssize_t n = readlink_into(root_, pid, "exe", link, sizeof link);
-  if (n > 0 && size_t(n) < sizeof link) {
-    ExeLink exe = parse_exe_link(std::string_view(link, size_t(n)));
-    cap.exe = std::move(exe.path);
-    cap.exe_deleted = exe.deleted;
-  }
+  std::string exe;
+  if (read_exe(root_, pid, &exe, &cap.exe_deleted) > 0 && !exe.empty()) cap.exe = std::move(exe);
   bool truncated = false;
   ssize_t rc = 0;
   auto argv = read_cmdline(root_, pid, limits_, &truncated, &rc);
@@ -189,6 +196,14 @@ ExecCapture ProcReader::capture_exec(int32_t pid) const {
     if (auto cg = parse_cgroup(std::string_view(buf, size_t(got)))) cap.cgroup = std::move(*cg);
   }
   return cap;
+}
+
+std::string ProcReader::read_context(int32_t pid) const {
+  if (!lsm_labels_) return {};
+  char buf[512];
+  // EINVAL (no LSM label) and ENOENT leave the context empty.
+  const ssize_t rc = read_into(root_, pid, "attr/current", buf, sizeof buf);
+  return rc > 0 ? parse_attr_current(std::string_view(buf, size_t(rc))) : std::string();
 }
 
 std::optional<uint64_t> ProcReader::read_start_time(int32_t pid) const {
@@ -224,11 +239,7 @@ std::optional<ProcInfo> ProcReader::read_process_impl(int32_t pid, const ExecCap
     info.cgroup = *base->cgroup;
     info.container_id = container_id_from_cgroup(info.cgroup);
     info.user = user_name(info.uid);
-    if (lsm_labels_) {
-      char buf[512];
-      const ssize_t rc = read_into(root_, pid, "attr/current", buf, sizeof buf);
-      if (rc > 0) info.context = parse_attr_current(std::string_view(buf, size_t(rc)));
-    }
+    info.context = read_context(pid);
     return info;
   }
   Result<Stat> st = read_stat(root_, pid, nullptr);
@@ -286,13 +297,8 @@ std::optional<ProcInfo> ProcReader::read_process_impl(int32_t pid, const ExecCap
   }
 
   if ((!base || !base->exe) && !kthread) {
-    char link[kLinkBuf];
-    const ssize_t n = readlink_into(root_, pid, "exe", link, sizeof link);
-    if (n > 0 && size_t(n) < sizeof link) {
-      ExeLink exe = parse_exe_link(std::string_view(link, size_t(n)));
-      info.exe = std::move(exe.path);
-      info.exe_deleted = exe.deleted;
-    } else if (gone(n)) {
+    const ssize_t n = read_exe(root_, pid, &info.exe, &info.exe_deleted);
+    if (n <= 0 && gone(n)) {
       incomplete = true;  // zombie or exited; EACCES (e.g. pid 1 in a sandbox) is not
     }
   }
@@ -316,12 +322,7 @@ std::optional<ProcInfo> ProcReader::read_process_impl(int32_t pid, const ExecCap
   }
   info.container_id = container_id_from_cgroup(info.cgroup);
 
-  if (lsm_labels_) {
-    char buf[512];
-    // EINVAL (no LSM label) and ENOENT leave the context empty.
-    const ssize_t rc = read_into(root_, pid, "attr/current", buf, sizeof buf);
-    if (rc > 0) info.context = parse_attr_current(std::string_view(buf, size_t(rc)));
-  }
+  info.context = read_context(pid);
 
   if (info.ids_known) info.user = user_name(info.uid);
   if (with_parent && info.ppid > 0) {

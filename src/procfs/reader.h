@@ -57,6 +57,8 @@ class ProcReader {
  private:
   std::optional<ProcInfo> read_process_impl(int32_t pid, const ExecCapture* base,
                                             bool with_parent) const;
+  // attr/current of pid; "" without an LSM label (not read at all when none is enabled).
+  std::string read_context(int32_t pid) const;
 
   std::string root_;
   ReadLimits limits_;
