@@ -117,11 +117,15 @@ void NetlinkSocket::close() {
   fd_ = -1;
 }
 
-Result<bool> NetlinkSocket::send_op(uint32_t op, uint32_t nonce) {
+Result<bool> NetlinkSocket::send_op(uint32_t op, uint32_t nonce, uint32_t event_mask) {
   if (fd_ < 0) return Error{"netlink: socket is closed", EBADF};
-  constexpr size_t kLen = NLMSG_LENGTH(sizeof(cn_msg) + sizeof(uint32_t));
+  // struct proc_input {mcast_op; event_type} of Linux 6.6, absent from Debian 12's headers.
+  const uint32_t payload[2] = {op, event_mask};
+  const size_t payload_len = event_mask != 0 ? sizeof(payload) : sizeof(op);
+  constexpr size_t kMaxLen = NLMSG_LENGTH(sizeof(cn_msg) + sizeof(payload));
+  const size_t len = NLMSG_LENGTH(sizeof(cn_msg) + payload_len);
   nlmsghdr nlh{};
-  nlh.nlmsg_len = kLen;
+  nlh.nlmsg_len = len;
   nlh.nlmsg_type = NLMSG_DONE;
   nlh.nlmsg_seq = send_seq_;
   cn_msg cn{};
@@ -129,17 +133,17 @@ Result<bool> NetlinkSocket::send_op(uint32_t op, uint32_t nonce) {
   cn.id.val = CN_VAL_PROC;
   cn.seq = send_seq_++;
   cn.ack = nonce;
-  cn.len = sizeof(uint32_t);
-  std::byte buf[kLen] = {};
+  cn.len = uint16_t(payload_len);
+  std::byte buf[kMaxLen] = {};
   std::memcpy(buf, &nlh, sizeof(nlh));
   std::memcpy(buf + NLMSG_HDRLEN, &cn, sizeof(cn));
-  std::memcpy(buf + NLMSG_HDRLEN + sizeof(cn), &op, sizeof(op));
+  std::memcpy(buf + NLMSG_HDRLEN + sizeof(cn), payload, payload_len);
 
   sockaddr_nl kernel{};
   kernel.nl_family = AF_NETLINK;
   ssize_t n;
   do {
-    n = ::sendto(fd_, buf, kLen, 0, reinterpret_cast<const sockaddr*>(&kernel), sizeof(kernel));
+    n = ::sendto(fd_, buf, len, 0, reinterpret_cast<const sockaddr*>(&kernel), sizeof(kernel));
   } while (n < 0 && errno == EINTR);
   if (n < 0)
     return sys_error(op == PROC_CN_MCAST_LISTEN ? "send(PROC_CN_MCAST_LISTEN)"
@@ -147,8 +151,8 @@ Result<bool> NetlinkSocket::send_op(uint32_t op, uint32_t nonce) {
   return true;
 }
 
-Result<bool> NetlinkSocket::subscribe(uint32_t nonce) {
-  auto r = send_op(PROC_CN_MCAST_LISTEN, nonce);
+Result<bool> NetlinkSocket::subscribe(uint32_t nonce, uint32_t event_mask) {
+  auto r = send_op(PROC_CN_MCAST_LISTEN, nonce, event_mask);
   if (r) subscribed_ = true;
   return r;
 }
@@ -162,13 +166,15 @@ Result<bool> NetlinkSocket::unsubscribe() {
 Result<size_t> NetlinkSocket::recv_batch(RecvBatch& batch, int timeout_ms) {
   batch.prepare();
   if (fd_ < 0) return Error{"netlink: socket is closed", EBADF};
-  pollfd pfd{fd_, POLLIN, 0};
-  const int pr = ::poll(&pfd, 1, timeout_ms);
-  if (pr < 0) {
-    if (errno == EINTR) return size_t{0};
-    return sys_error("poll");
+  if (timeout_ms != 0) {
+    pollfd pfd{fd_, POLLIN, 0};
+    const int pr = ::poll(&pfd, 1, timeout_ms);
+    if (pr < 0) {
+      if (errno == EINTR) return size_t{0};
+      return sys_error("poll");
+    }
+    if (pr == 0) return size_t{0};
   }
-  if (pr == 0) return size_t{0};
   // POLLERR (a pending ENOBUFS) is reported by recvmmsg itself.
   const int n =
       ::recvmmsg(fd_, batch.hdrs_.data(), unsigned(batch.hdrs_.size()), MSG_DONTWAIT, nullptr);
@@ -182,6 +188,24 @@ Result<size_t> NetlinkSocket::recv_batch(RecvBatch& batch, int timeout_ms) {
   }
   batch.filled_ = size_t(n);
   return size_t(n);
+}
+
+Result<unsigned> wait_readable(std::initializer_list<int> fds, int64_t timeout_ns) {
+  pollfd pfds[8];
+  if (fds.size() > std::size(pfds)) return Error{"netlink: too many fds to wait on", EINVAL};
+  nfds_t n = 0;
+  for (int fd : fds) pfds[n++] = pollfd{fd, POLLIN, 0};
+  if (timeout_ns < 0) timeout_ns = 0;
+  const timespec ts{time_t(timeout_ns / 1000000000), long(timeout_ns % 1000000000)};
+  const int pr = ::ppoll(pfds, n, &ts, nullptr);
+  if (pr < 0) {
+    if (errno == EINTR) return 0u;
+    return sys_error("ppoll");
+  }
+  unsigned ready = 0;
+  for (nfds_t i = 0; i < n; ++i)
+    if (pfds[i].revents != 0) ready |= 1u << i;
+  return ready;
 }
 
 }  // namespace procwatch::netlink

@@ -9,6 +9,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <initializer_list>
 #include <span>
 #include <vector>
 
@@ -48,6 +49,10 @@ class RecvBatch {
   std::vector<sockaddr_nl> addrs_;  // sender of each message
 };
 
+// Waits up to timeout_ns (ppoll) until one of `fds` has data or an error to read. Returns a
+// bit per ready fd (bit i = fds[i]); 0 on timeout or EINTR.
+Result<unsigned> wait_readable(std::initializer_list<int> fds, int64_t timeout_ns);
+
 class NetlinkSocket {
  public:
   // socket(NETLINK_CONNECTOR) + receive buffer + NETLINK_NO_ENOBUFS + bind to CN_IDX_PROC.
@@ -59,16 +64,20 @@ class NetlinkSocket {
   NetlinkSocket& operator=(const NetlinkSocket&) = delete;
   ~NetlinkSocket();  // close()
 
-  // Sends PROC_CN_MCAST_LISTEN (the 4-byte form: all events, which keeps per-CPU sequence
-  // numbers gap-free). `nonce` goes into cn_msg.ack; the kernel's ack carries nonce + 1.
-  Result<bool> subscribe(uint32_t nonce = 0);
+  // Sends PROC_CN_MCAST_LISTEN. event_mask 0: the 4-byte form, all events, which keeps
+  // per-CPU sequence numbers gap-free. Otherwise the 8-byte proc_input form (Linux 6.6+), which
+  // makes the kernel send this socket only events whose `what` is in the mask; older kernels
+  // ignore it and the socket gets whatever the group gets. `nonce` goes into cn_msg.ack; the
+  // kernel's ack carries nonce + 1.
+  Result<bool> subscribe(uint32_t nonce = 0, uint32_t event_mask = 0);
   // Sends PROC_CN_MCAST_IGNORE (close() does this when subscribed).
   Result<bool> unsubscribe();
   // Unsubscribes if needed and closes. Idempotent.
   void close();
 
-  // Waits up to timeout_ms (poll) for data, then receives up to batch.capacity() datagrams
-  // without blocking. Returns the number received (0 on timeout or EINTR).
+  // Waits up to timeout_ms (poll; 0 = not at all) for data, then receives up to
+  // batch.capacity() datagrams without blocking. Returns the number received (0 on timeout,
+  // EINTR or an empty socket).
   Result<size_t> recv_batch(RecvBatch& batch, int timeout_ms);
 
   int fd() const { return fd_; }
@@ -79,7 +88,7 @@ class NetlinkSocket {
 
  private:
   explicit NetlinkSocket(int fd) : fd_(fd) {}
-  Result<bool> send_op(uint32_t op, uint32_t nonce);
+  Result<bool> send_op(uint32_t op, uint32_t nonce, uint32_t event_mask = 0);
 
   int fd_ = -1;
   bool subscribed_ = false;

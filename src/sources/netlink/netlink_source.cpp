@@ -6,10 +6,13 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <algorithm>
+#include <map>
 #include <utility>
 #include <vector>
 
 #include "core/clock.h"
+#include "sources/netlink/fork_starts.h"
 
 // Why NETLINK_NO_ENOBUFS is on by default:
 // Without it, the first message that does not fit makes the kernel report ENOBUFS once, mark
@@ -28,6 +31,7 @@ namespace {
 
 constexpr int kPollMs = 50;               // how long the reader waits before re-checking stop_
 constexpr uint32_t kNoCpu = 0xffffffffu;  // acks from kernels before 6.x carry cpu = -1
+constexpr uint32_t kExecMask = 0x00000002u;  // PROC_EVENT_EXEC as a subscription filter bit
 
 }  // namespace
 
@@ -41,21 +45,18 @@ Error start_error(const Error& cause) {
   return cause;
 }
 
-namespace {
-
-// Counters the reader thread keeps and publishes once per batch.
-struct ReaderCounters {
+// The counters the reader thread keeps; copied out under stats_mu_ once per batch.
+struct NetlinkSource::Counters {
   uint64_t events = 0, lost = 0;
   uint64_t enobufs = 0, seq_gap = 0, enobufs_lost = 0, seq_gap_lost = 0;
   uint64_t recv_error = 0, foreign_sender = 0, msg_trunc = 0, ack_error = 0;
   uint64_t exec_capture_missed = 0, fork_start_missed = 0;
+  uint64_t split = 0, exec_early = 0, exec_late = 0, exec_unmatched = 0, filter_unsupported = 0;
   CnProcStats decode;
 };
 
-}  // namespace
-
 NetlinkSource::NetlinkSource(const procfs::ProcReader& reader, NetlinkOptions opts)
-    : reader_(reader), opts_(opts) {
+    : reader_(reader), opts_(opts), counters_(std::make_unique<Counters>()) {
   if (opts_.batch_size == 0) opts_.batch_size = 1;
 }
 
@@ -82,9 +83,15 @@ Result<bool> NetlinkSource::start(EventQueue& queue) {
     sock_.reset();
     return start_error(sub.error());
   }
+  if (opts_.split_exec) {
+    // Best effort: without it the full socket is read per event, as with split_exec off.
+    auto es = NetlinkSocket::open(SocketOptions{opts_.exec_rcvbuf_bytes, true});
+    if (es && es->subscribe(nonce_ + 2, kExecMask)) exec_sock_.emplace(std::move(*es));
+  }
   {
     std::lock_guard slk(stats_mu_);
-    stats_ = SourceStats{};  // counters are per run
+    *counters_ = Counters{};  // counters are per run
+    no_ack_ = realtime_refused_ = 0;
   }
   stop_.store(false);
   thread_ = std::thread(&NetlinkSource::run, this, &queue);
@@ -101,7 +108,7 @@ Result<bool> NetlinkSource::start(EventQueue& queue) {
   }
   if (!seen) {
     std::lock_guard slk(stats_mu_);
-    ++stats_.counters["no_ack"];
+    ++no_ack_;
   }
   return true;
 }
@@ -109,12 +116,45 @@ Result<bool> NetlinkSource::start(EventQueue& queue) {
 void NetlinkSource::stop() {
   stop_.store(true);
   if (thread_.joinable()) thread_.join();
+  exec_sock_.reset();
   sock_.reset();  // unsubscribes and closes
 }
 
 SourceStats NetlinkSource::stats() const {
   std::lock_guard lk(stats_mu_);
-  return stats_;
+  const Counters& c = *counters_;
+  SourceStats s;
+  s.events = c.events;
+  s.lost = c.lost;
+  s.malformed = c.decode.malformed();
+  s.counters = {
+      {"nlmsg_error", c.decode.nlmsg_error},
+      {"noop", c.decode.noop},
+      {"overrun", c.decode.overrun},
+      {"unknown_type", c.decode.unknown_type},
+      {"bad_cn_id", c.decode.bad_cn_id},
+      {"unknown_what", c.decode.unknown_what},
+      {"truncated", c.decode.truncated},
+      {"ack", c.decode.acks},
+      {"ack_error", c.ack_error},
+      {"enobufs", c.enobufs},
+      {"enobufs_lost", c.enobufs_lost},
+      {"seq_gap", c.seq_gap},
+      {"seq_gap_lost", c.seq_gap_lost},
+      {"recv_error", c.recv_error},
+      {"foreign_sender", c.foreign_sender},
+      {"msg_trunc", c.msg_trunc},
+      {"exec_capture_missed", c.exec_capture_missed},
+      {"fork_start_missed", c.fork_start_missed},
+      {"split", c.split},
+      {"exec_early", c.exec_early},
+      {"exec_late", c.exec_late},
+      {"exec_unmatched", c.exec_unmatched},
+      {"filter_unsupported", c.filter_unsupported},
+  };
+  if (no_ack_) s.counters["no_ack"] = no_ack_;
+  if (realtime_refused_) s.counters["realtime_refused"] = realtime_refused_;
+  return s;
 }
 
 void NetlinkSource::run(EventQueue* queue) {
@@ -125,7 +165,7 @@ void NetlinkSource::run(EventQueue* queue) {
     sp.sched_priority = 1;
     if (pthread_setschedparam(pthread_self(), SCHED_FIFO, &sp) != 0) {
       std::lock_guard lk(stats_mu_);
-      ++stats_.counters["realtime_refused"];
+      ++realtime_refused_;
     }
   }
   RecvBatch batch(opts_.batch_size, 2048);
@@ -133,8 +173,20 @@ void NetlinkSource::run(EventQueue* queue) {
   std::vector<ProcEvent> out;
   out.reserve(opts_.batch_size * 2);
   LossAccounting loss;
-  ReaderCounters c;
+  Counters c;
   const uint32_t our_ack = nonce_ + 1;
+  // Captures taken from the exec-only socket, by (event time, pid): the same event reaches
+  // the full socket with the same timestamp.
+  std::map<std::pair<uint64_t, int32_t>, ExecCapture> early;
+  bool split = exec_sock_.has_value();
+  const int64_t interval_ns =
+      std::chrono::duration_cast<std::chrono::nanoseconds>(opts_.batch_interval).count();
+
+  auto publish = [&] {
+    c.split = split ? 1 : 0;
+    std::lock_guard lk(stats_mu_);
+    *counters_ = c;
+  };
 
   auto add_loss = [&](const LostEvent& l, uint64_t ts, uint32_t cpu) {
     c.lost += l.count;
@@ -147,88 +199,147 @@ void NetlinkSource::run(EventQueue* queue) {
     out.push_back(ProcEvent{ts, cpu, l});
   };
 
-  auto publish = [&] {
-    std::lock_guard lk(stats_mu_);
-    stats_.events = c.events;
-    stats_.lost = c.lost;
-    stats_.malformed = c.decode.malformed();
-    auto& m = stats_.counters;
-    m["nlmsg_error"] = c.decode.nlmsg_error;
-    m["noop"] = c.decode.noop;
-    m["overrun"] = c.decode.overrun;
-    m["unknown_type"] = c.decode.unknown_type;
-    m["bad_cn_id"] = c.decode.bad_cn_id;
-    m["unknown_what"] = c.decode.unknown_what;
-    m["truncated"] = c.decode.truncated;
-    m["ack"] = c.decode.acks;
-    m["ack_error"] = c.ack_error;
-    m["enobufs"] = c.enobufs;
-    m["enobufs_lost"] = c.enobufs_lost;
-    m["seq_gap"] = c.seq_gap;
-    m["seq_gap_lost"] = c.seq_gap_lost;
-    m["recv_error"] = c.recv_error;
-    m["foreign_sender"] = c.foreign_sender;
-    m["msg_trunc"] = c.msg_trunc;
-    m["exec_capture_missed"] = c.exec_capture_missed;
-    m["fork_start_missed"] = c.fork_start_missed;
+  // Reads the exec-only socket dry, capturing each new program. Falls back to the full
+  // socket alone (split off) when the kernel ignored the filter (it sent something else: a
+  // kernel before 6.6, where every event would arrive twice) or the socket fails.
+  auto drain_exec = [&] {
+    CnProcStats ignored;
+    for (;;) {
+      auto r = exec_sock_->recv_batch(batch, 0);
+      if (!r && r.error().errnum == ENOBUFS) return;  // what it dropped is captured late
+      bool usable = r.ok();
+      if (!usable) ++c.recv_error;
+      for (size_t i = 0; usable && i < *r; ++i) {
+        if (batch.sender_port(i) != 0) continue;
+        recs.clear();
+        decode_cn_proc(batch.datagram(i), recs, ignored);
+        for (auto& rec : recs) {
+          if (rec.kind == CnRecordKind::kAck) continue;
+          auto* ex = std::get_if<ExecEvent>(&rec.event.body);
+          if (rec.kind != CnRecordKind::kEvent || !ex) {
+            ++c.filter_unsupported;
+            usable = false;
+            break;
+          }
+          if (ex->pid != ex->tid) continue;
+          early.emplace(std::pair{rec.event.ts_ns, ex->pid}, reader_.capture_exec(ex->pid));
+        }
+      }
+      if (!usable) {
+        split = false;
+        early.clear();
+        exec_sock_.reset();
+        return;
+      }
+      if (*r < batch.capacity()) return;
+    }
   };
 
-  while (!stop_.load(std::memory_order_relaxed)) {
-    auto r = sock_->recv_batch(batch, kPollMs);
-    if (!r) {
-      if (r.error().errnum == ENOBUFS) {
-        ++c.enobufs;
-        loss.on_overrun();
-      } else {
-        ++c.recv_error;
-        usleep(kPollMs * 1000);  // a persistent error must not spin the CPU
-      }
-      publish();
-      continue;
+  // Decodes one datagram of the full socket into `out`.
+  auto take = [&](size_t i) {
+    if (batch.sender_port(i) != 0) {  // only the kernel (port 0) sends proc events
+      ++c.foreign_sender;
+      return;
     }
-    const size_t n = r.value();
-    for (size_t i = 0; i < n; ++i) {
-      if (batch.sender_port(i) != 0) {  // only the kernel (port 0) sends proc events
-        ++c.foreign_sender;
+    if (batch.truncated(i)) ++c.msg_trunc;
+    recs.clear();
+    decode_cn_proc(batch.datagram(i), recs, c.decode);
+    for (auto& rec : recs) {
+      if (rec.cpu != kNoCpu) {
+        if (auto l = loss.on_message(rec.cpu, rec.seq)) add_loss(*l, rec.event.ts_ns, rec.cpu);
+      }
+      if (rec.kind == CnRecordKind::kAck) {
+        if (rec.cn_ack == our_ack) {
+          if (rec.ack_err != 0) ++c.ack_error;
+          std::lock_guard lk(ack_mu_);
+          ack_seen_ = true;
+          ack_err_ = rec.ack_err;
+          ack_cv_.notify_all();
+        }
         continue;
       }
-      if (batch.truncated(i)) ++c.msg_trunc;
-      recs.clear();
-      decode_cn_proc(batch.datagram(i), recs, c.decode);
-      for (auto& rec : recs) {
-        if (rec.cpu != kNoCpu) {
-          if (auto l = loss.on_message(rec.cpu, rec.seq)) add_loss(*l, rec.event.ts_ns, rec.cpu);
+      if (rec.kind != CnRecordKind::kEvent) continue;
+      if (auto* ex = std::get_if<ExecEvent>(&rec.event.body); ex && ex->pid == ex->tid) {
+        auto e = early.find(std::pair{rec.event.ts_ns, ex->pid});
+        if (e != early.end()) {
+          ex->capture = std::move(e->second);
+          early.erase(e);
+          ++c.exec_early;
+        } else {
+          // Not split, or the exec-only socket dropped it: read /proc now, before it is gone.
+          ex->capture = reader_.capture_exec(ex->pid);
+          if (split) ++c.exec_late;
         }
-        if (rec.kind == CnRecordKind::kAck) {
-          if (rec.cn_ack == our_ack) {
-            if (rec.ack_err != 0) ++c.ack_error;
-            std::lock_guard lk(ack_mu_);
-            ack_seen_ = true;
-            ack_err_ = rec.ack_err;
-            ack_cv_.notify_all();
-          }
+        if (!ex->capture.exe) ++c.exec_capture_missed;
+      }
+      ++c.events;
+      out.push_back(std::move(rec.event));
+    }
+  };
+
+  // Reads the full socket dry (the first receive may wait `wait_ms`), then hands the batch on.
+  // Returns how many events and losses it passed on.
+  auto drain_full = [&](int wait_ms) -> size_t {
+    for (;;) {
+      auto r = sock_->recv_batch(batch, wait_ms);
+      wait_ms = 0;
+      if (!r) {
+        if (r.error().errnum == ENOBUFS) {
+          ++c.enobufs;
+          loss.on_overrun();
           continue;
         }
-        if (rec.kind != CnRecordKind::kEvent) continue;
-        // The one exception to "only drain": read /proc now, before the process is gone.
-        if (auto* ex = std::get_if<ExecEvent>(&rec.event.body); ex && ex->pid == ex->tid) {
-          ex->capture = reader_.capture_exec(ex->pid);
-          if (!ex->capture.exe) ++c.exec_capture_missed;
-        } else if (auto* f = std::get_if<ForkEvent>(&rec.event.body);
-                   f && f->child_pid == f->child_tid) {
-          f->child_start_time = reader_.read_start_time(f->child_pid);
-          if (!f->child_start_time) ++c.fork_start_missed;
-        }
-        ++c.events;
-        out.push_back(std::move(rec.event));
+        ++c.recv_error;
+        publish();
+        usleep(kPollMs * 1000);  // a persistent error must not spin the CPU
+        return 0;
+      }
+      for (size_t i = 0; i < *r; ++i) take(i);
+      if (*r < batch.capacity()) {  // the socket is empty right now
+        if (auto l = loss.on_drained()) add_loss(*l, monotonic_ns(), 0);
+        break;
       }
     }
-    if (n < batch.capacity()) {  // the socket is empty right now
-      if (auto l = loss.on_drained()) add_loss(*l, monotonic_ns(), 0);
+    c.fork_start_missed += resolve_fork_starts(out, reader_);
+    if (split) {
+      // A capture whose event the full socket lost (counted there) must not pile up.
+      const uint64_t cutoff = monotonic_ns() - uint64_t(2'000'000'000);
+      while (!early.empty() && early.begin()->first.first < cutoff) {
+        early.erase(early.begin());
+        ++c.exec_unmatched;
+      }
     }
     publish();  // first, so stats() already counts whatever a consumer can pop
-    if (!out.empty()) queue->push_batch(out);
+    const size_t n = out.size();
+    if (n) queue->push_batch(out);
+    out.clear();
+    return n;
+  };
+
+  // Split: wake for execs only, and read the full socket every interval_ns. When a read of it
+  // found nothing, wait on both sockets instead, so an idle machine costs no timer wakeups.
+  int64_t next_full = 0;
+  bool idle = false;
+  while (!stop_.load(std::memory_order_relaxed)) {
+    if (!split) {
+      drain_full(kPollMs);
+      continue;
+    }
+    const int64_t now = int64_t(monotonic_ns());
+    if (!idle && now < next_full) {
+      auto w = wait_readable({exec_sock_->fd()}, next_full - now);
+      if (w && *w) drain_exec();
+      continue;
+    }
+    if (idle) {
+      auto w = wait_readable({exec_sock_->fd(), sock_->fd()}, int64_t{kPollMs} * 1'000'000);
+      if (!w || !*w) continue;
+    }
+    drain_exec();  // first, so that the full socket's execs find their captures
+    idle = drain_full(0) == 0;
+    next_full = int64_t(monotonic_ns()) + interval_ns;
   }
+  publish();
 }
 
 }  // namespace procwatch::netlink

@@ -1,13 +1,18 @@
-// NetlinkSource: the proc connector as an EventSource. One reader thread drains the socket,
+// NetlinkSource: the proc connector as an EventSource. One reader thread drains the sockets,
 // decodes, and pushes batches to the queue; the only other work it does is the /proc capture
-// of a new exec (and the start time of a new fork), which cannot wait. start()/stop() from one
-// controlling thread; stats() from any thread. `reader` must outlive the source.
+// of a new exec, which cannot wait, and the start time of a forked child that did not exec.
+// Two sockets where the kernel filters (6.6+): one subscribed to exec events only, read the
+// moment one arrives, and one with every event, read in batches every `batch_interval`. That
+// is one wakeup per process instead of one per event (fork, exec, exit), and the ordered
+// stream and its loss accounting stay on the full socket. start()/stop() from one controlling
+// thread; stats() from any thread. `reader` must outlive the source.
 #pragma once
 
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <thread>
@@ -30,6 +35,10 @@ struct NetlinkOptions {
   // Run the reader thread SCHED_FIFO (priority 1) when permitted, so it reads /proc for a new
   // exec before a short-lived process exits instead of waiting behind the workload.
   bool realtime_reader = true;
+  // Use the exec-only socket when the kernel filters; off = one socket read per event.
+  bool split_exec = true;
+  std::chrono::milliseconds batch_interval{10};  // how often the full socket is read (split)
+  size_t exec_rcvbuf_bytes = size_t{4} << 20;     // an exec it drops is captured late, not lost
 };
 
 // The one-line message for a failed start(); EPERM/EACCES get the permission hint.
@@ -52,17 +61,22 @@ class NetlinkSource : public EventSource {
   // LostEvents pushed), malformed (= "truncated"), and counters: nlmsg_error noop overrun
   // unknown_type bad_cn_id unknown_what truncated ack (any listener's) ack_error no_ack,
   // enobufs (ENOBUFS errors) enobufs_lost, seq_gap (gaps seen) seq_gap_lost, recv_error
-  // foreign_sender (not from the kernel) msg_trunc exec_capture_missed fork_start_missed.
+  // foreign_sender (not from the kernel) msg_trunc exec_capture_missed fork_start_missed,
+  // split (1 while the exec-only socket is in use), exec_early (execs captured from it),
+  // exec_late (captured only when the full socket delivered the event), exec_unmatched
+  // (captures whose event the full socket never delivered), filter_unsupported.
   SourceStats stats() const override;
 
   size_t rcvbuf_bytes() const { return rcvbuf_bytes_; }  // obtained, valid after start()
 
  private:
+  struct Counters;
   void run(EventQueue* queue);
 
   const procfs::ProcReader& reader_;
   NetlinkOptions opts_;
-  std::optional<NetlinkSocket> sock_;
+  std::optional<NetlinkSocket> sock_;       // every event
+  std::optional<NetlinkSocket> exec_sock_;  // exec events only (split mode)
   std::thread thread_;
   std::atomic<bool> stop_{false};
   size_t rcvbuf_bytes_ = 0;
@@ -75,7 +89,8 @@ class NetlinkSource : public EventSource {
   uint32_t ack_err_ = 0;
 
   mutable std::mutex stats_mu_;
-  SourceStats stats_;
+  std::unique_ptr<Counters> counters_;  // published by the reader; the map is built in stats()
+  uint64_t no_ack_ = 0, realtime_refused_ = 0;
 };
 
 }  // namespace procwatch::netlink
