@@ -183,41 +183,81 @@ int main(int argc, char** argv) {
     return 1;
   }
 
-  std::vector<double> direct, direct_cpu, over_http;
-  size_t bytes = 0, lines = 0;
-  for (int i = 0; i < scrapes; ++i) {
-    const double cpu0 = thread_cpu_ms();
-    const auto t0 = Clock::now();
-    const std::string text = collector.exposition();
-    direct.push_back(ms_since(t0));
-    direct_cpu.push_back(thread_cpu_ms() - cpu0);
-    bytes = text.size();
-    lines = size_t(std::count(text.begin(), text.end(), '\n'));
-  }
-  for (int i = 0; i < scrapes; ++i) {
-    const auto t0 = Clock::now();
-    const std::string resp = http_get(port, "/metrics");
-    over_http.push_back(ms_since(t0));
-    if (resp.rfind("HTTP/1.0 200", 0) != 0 || resp.size() < bytes) {
-      std::fprintf(stderr, "pw_scrape_bench: bad response (%zu bytes)\n", resp.size());
-      return 1;
+  // Between two scrapes, `changed` trees get one more exec (outside the timing): the
+  // collector re-serializes only trees whose numbers changed, so a scrape costs what changed.
+  size_t rotate = 0;
+  auto churn = [&](size_t changed) {
+    for (size_t k = 0; k < changed; ++k, ++rotate) {
+      output::EventRecord r;
+      r.event = "exec";
+      r.proc.tree = "/bench/svc-" + std::to_string(rotate % size_t(trees)) + "/worker.sh";
+      tm.observe(r, 0);
     }
+    auto next = tm.publish(table, 1);
+    next->source = "replay";
+    collector.publish(std::move(next));
+  };
+
+  struct Pass {
+    const char* what;
+    size_t changed;
+    Stats direct, cpu, http;
+  };
+  std::vector<Pass> passes = {{"no tree changed", 0, {}, {}, {}},
+                              {"10% of trees changed", size_t(trees) / 10, {}, {}, {}},
+                              {"every tree changed", size_t(trees), {}, {}, {}}};
+  size_t bytes = 0, lines = 0;
+  std::string first;
+  for (Pass& p : passes) {
+    std::vector<double> direct, direct_cpu, over_http;
+    for (int i = 0; i < scrapes; ++i) {
+      churn(p.changed);
+      const double cpu0 = thread_cpu_ms();
+      const auto t0 = Clock::now();
+      const std::string text = collector.exposition();
+      direct.push_back(ms_since(t0));
+      direct_cpu.push_back(thread_cpu_ms() - cpu0);
+      if (collector.last_serialized_trees() < p.changed) {
+        std::fprintf(stderr, "pw_scrape_bench: only %zu trees re-serialized, %zu changed\n",
+                     collector.last_serialized_trees(), p.changed);
+        return 1;
+      }
+      bytes = text.size();
+      lines = size_t(std::count(text.begin(), text.end(), '\n'));
+    }
+    for (int i = 0; i < scrapes; ++i) {
+      churn(p.changed);
+      const auto t0 = Clock::now();
+      const std::string resp = http_get(port, "/metrics");
+      over_http.push_back(ms_since(t0));
+      if (resp.rfind("HTTP/1.0 200", 0) != 0 || resp.size() < bytes) {
+        std::fprintf(stderr, "pw_scrape_bench: bad response (%zu bytes)\n", resp.size());
+        return 1;
+      }
+    }
+    p.direct = summarize(direct);
+    p.cpu = summarize(direct_cpu);
+    p.http = summarize(over_http);
   }
   server.stop();
 
-  const Stats d = summarize(direct), dc = summarize(direct_cpu), h = summarize(over_http);
   std::printf("scrape_bench: %d trees, %zu live processes, prom-cnproc %s\n", trees, table.size(),
               cnproc ? "on" : "off");
   std::printf("  fill (events through table + TreeMetrics): %.1f ms; publish: %.1f ms\n", fill_ms,
               publish_ms);
-  std::printf("  exposition: %zu bytes, %zu lines\n", bytes, lines);
-  std::printf("  collect+serialize: median %.2f ms (min %.2f, max %.2f) over %d\n", d.median, d.min,
-              d.max, scrapes);
-  std::printf("  collect+serialize CPU time: median %.2f ms (min %.2f, max %.2f)\n", dc.median,
-              dc.min, dc.max);
-  std::printf("  GET /metrics:      median %.2f ms (min %.2f, max %.2f) over %d\n", h.median, h.min,
-              h.max, scrapes);
-  const bool ok = h.median <= target_ms;
-  std::printf("  target: median GET under %.0f ms: %s\n", target_ms, ok ? "PASS" : "FAIL");
+  std::printf("  exposition: %zu bytes, %zu lines; %d scrapes per figure\n", bytes, lines, scrapes);
+  for (const Pass& p : passes) {
+    std::printf("  %s:\n", p.what);
+    std::printf("    collect+serialize: median %.2f ms (min %.2f, max %.2f), this thread's CPU "
+                "%.2f ms\n",
+                p.direct.median, p.direct.min, p.direct.max, p.cpu.median);
+    std::printf("    GET /metrics:      median %.2f ms (min %.2f, max %.2f)\n", p.http.median,
+                p.http.min, p.http.max);
+  }
+  // Judged where a busy machine is between two 15 s scrapes: a tenth of its trees changed.
+  const Stats& judged = passes[1].http;
+  const bool ok = judged.median <= target_ms;
+  std::printf("  target: median GET under %.0f ms with 10%% of trees changed: %s\n", target_ms,
+              ok ? "PASS" : "FAIL");
   return ok ? 0 : 1;
 }

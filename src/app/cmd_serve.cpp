@@ -77,11 +77,9 @@ int run_serve(const ServeOptions& opts) {
   // HTTP first: a busy port must fail before anything else is said or started.
   http::Server server;
   server.handle("/metrics", [&](const http::Request&) {
-    std::vector<prometheus::MetricFamily> families = collector.Collect();
-    if (const auto* m = rule_monitor.load()) {
-      for (auto& f : m->families()) families.push_back(std::move(f));
-    }
-    return http::Response{200, metrics::kTextContentType, metrics::serialize_text(families)};
+    std::vector<prometheus::MetricFamily> rules;
+    if (const auto* m = rule_monitor.load()) rules = m->families();
+    return http::Response{200, metrics::kTextContentType, collector.exposition(rules)};
   });
   if (rules_config) {
     server.handle("/api/v1/rules", [&](const http::Request&) {

@@ -6,8 +6,13 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <atomic>
 #include <cstdlib>
-#include <sstream>
+#include <ostream>
+#include <streambuf>
+#include <thread>
+#include <unordered_map>
 #include <string_view>
 
 #include "core/clock.h"
@@ -116,14 +121,157 @@ std::vector<MetricFamily> process_self_metrics(const std::string& proc_root) {
   return out;
 }
 
-std::string serialize_text(const std::vector<MetricFamily>& families) {
-  std::ostringstream os;
+namespace {
+
+// Appends to a string through a 64 KiB put area: TextSerializer writes label values one
+// character at a time, and an ostringstream costs more per insert and copies the whole text
+// at the end.
+class AppendBuf : public std::streambuf {
+ public:
+  explicit AppendBuf(std::string& out) : out_(out) { setp(buf_, buf_ + sizeof buf_); }
+  ~AppendBuf() override { flush(); }
+
+ protected:
+  int_type overflow(int_type c) override {
+    flush();
+    if (!traits_type::eq_int_type(c, traits_type::eof())) sputc(char(c));
+    return traits_type::not_eof(c);
+  }
+  int sync() override {
+    flush();
+    return 0;
+  }
+
+ private:
+  void flush() {
+    out_.append(pbase(), size_t(pptr() - pbase()));
+    setp(buf_, buf_ + sizeof buf_);
+  }
+  std::string& out_;
+  char buf_[1 << 16];
+};
+
+void serialize_into(std::string& out, const std::vector<MetricFamily>& families) {
+  AppendBuf buf(out);
+  std::ostream os(&buf);
   prometheus::TextSerializer().Serialize(os, families);
-  return std::move(os).str();
 }
 
+}  // namespace
+
+std::string serialize_text(const std::vector<MetricFamily>& families) {
+  std::string out;
+  serialize_into(out, families);
+  return out;
+}
+
+namespace {
+
+// The per-tree families, in exposition order, without metrics.
+std::vector<MetricFamily> tree_families(bool prom_cnproc) {
+  std::vector<MetricFamily> f;
+  f.push_back(family("procwatch_tree_processes", "Live processes per tree.", MetricType::Gauge));
+  f.push_back(family("procwatch_tree_execs_total",
+                     "Execs per tree (counted under the tree of the exec'd process).",
+                     MetricType::Counter));
+  f.push_back(family("procwatch_tree_exits_total",
+                     "Process exits per tree by outcome: success (exit 0), failure "
+                     "(non-zero exit) or signal (killed).",
+                     MetricType::Counter));
+  f.push_back(family("procwatch_process_duration_seconds",
+                     "Lifetimes of the processes that exited, per tree.", MetricType::Histogram));
+  if (prom_cnproc) {
+    // prom-cnproc's series, so its dashboards keep working.
+    f.push_back(family("process",
+                       "prom-cnproc compatible: RUNNING is 1 while any process of the tree "
+                       "lives, STOPPED is its complement.",
+                       MetricType::Gauge));
+    f.push_back(family("process_seconds",
+                       "prom-cnproc compatible: lifetimes of the processes that exited, per tree.",
+                       MetricType::Histogram));
+  }
+  return f;
+}
+
+// Appends the series of one tree to families made by tree_families().
+void add_tree(std::vector<MetricFamily>& f, const TreeSample& t) {
+  add_gauge(f[0], {{"tree", t.tree}}, double(t.processes));
+  add_counter(f[1], {{"tree", t.tree}}, double(t.execs));
+  for (size_t i = 0; i < kOutcomeNames.size(); ++i)
+    add_counter(f[2], {{"outcome", std::string(kOutcomeNames[i])}, {"tree", t.tree}},
+                double(t.exits[i]));
+  add_histogram(f[3], t);
+  if (f.size() > 4) {
+    const double running = t.processes > 0 ? 1 : 0;
+    add_gauge(f[4], {{"state", "RUNNING"}, {"tree", t.tree}}, running);
+    add_gauge(f[4], {{"state", "STOPPED"}, {"tree", t.tree}}, 1 - running);
+    add_histogram(f[5], t);
+  }
+}
+
+}  // namespace
+
+// Each tree's lines, per family, as TextSerializer wrote them, kept while the tree's numbers
+// stay the same: a scrape serializes only the trees that changed since the last one and
+// copies the rest. Serializing is most of a scrape's cost (it writes label values a character
+// at a time), and on a real machine most trees are quiet between two scrapes.
+struct MetricsCollector::TreeTextCache {
+  struct Entry {
+    TreeSample sample;
+    std::vector<std::string> lines;  // per tree family
+    uint64_t generation = 0;
+    bool fresh = false;  // lines need (re)serializing
+  };
+  std::mutex mu;  // one scrape renders at a time
+  std::vector<std::string> headers;  // HELP and TYPE of each tree family
+  std::unordered_map<std::string, Entry> entries;
+  uint64_t generation = 0;
+  size_t last_serialized = 0;
+};
+
+namespace {
+
+// Serializes the series of each tree in [begin, end) into its lines, family by family,
+// without the family headers. One Serialize() call for them all: each call costs a locale
+// switch, which is more than a tree's lines. Every tree family gets one or more lines per tree,
+// so the output is exactly one "# TYPE" header then lines, per (tree, family), in order.
+void render_trees(MetricsCollector::TreeTextCache::Entry* const* begin,
+                  MetricsCollector::TreeTextCache::Entry* const* end, bool prom_cnproc) {
+  std::vector<MetricFamily> proto = tree_families(prom_cnproc);
+  for (auto& fam : proto) fam.help.clear();  // no HELP line
+  std::vector<MetricFamily> all;
+  all.reserve(size_t(end - begin) * proto.size());
+  for (auto* e = begin; e != end; ++e) {
+    std::vector<MetricFamily> f = proto;
+    add_tree(f, (*e)->sample);
+    for (auto& fam : f) all.push_back(std::move(fam));
+  }
+  std::string text;
+  serialize_into(text, all);
+  size_t pos = 0;
+  for (auto* e = begin; e != end; ++e) {
+    (*e)->lines.assign(proto.size(), std::string());
+    for (std::string& section : (*e)->lines) {
+      const size_t body = text.find('\n', pos) + 1;  // past "# TYPE ..."
+      const size_t next = text.find("\n#", body - 1);
+      const size_t stop = next == std::string::npos ? text.size() : next + 1;
+      section.assign(text, body, stop - body);
+      pos = stop;
+    }
+  }
+}
+
+}  // namespace
+
 MetricsCollector::MetricsCollector(CollectorOptions options)
-    : options_(std::move(options)), snapshot_(std::make_shared<const MetricsSnapshot>()) {}
+    : options_(std::move(options)),
+      snapshot_(std::make_shared<const MetricsSnapshot>()),
+      cache_(std::make_unique<TreeTextCache>()) {
+  for (const MetricFamily& f : tree_families(options_.prom_cnproc))
+    cache_->headers.push_back(serialize_text({f}));
+}
+
+MetricsCollector::~MetricsCollector() = default;
 
 void MetricsCollector::publish(std::shared_ptr<const MetricsSnapshot> snapshot) {
   std::lock_guard lk(mu_);
@@ -136,62 +284,8 @@ std::shared_ptr<const MetricsSnapshot> MetricsCollector::snapshot() const {
   return snapshot_;
 }
 
-std::vector<MetricFamily> MetricsCollector::Collect() const {
-  const std::shared_ptr<const MetricsSnapshot> snap = snapshot();
-  const MetricsSnapshot& s = *snap;
+std::vector<MetricFamily> MetricsCollector::other_families(const MetricsSnapshot& s) const {
   std::vector<MetricFamily> out;
-  out.reserve(24);
-
-  MetricFamily processes =
-      family("procwatch_tree_processes", "Live processes per tree.", MetricType::Gauge);
-  MetricFamily execs =
-      family("procwatch_tree_execs_total",
-             "Execs per tree (counted under the tree of the exec'd process).", MetricType::Counter);
-  MetricFamily exits = family("procwatch_tree_exits_total",
-                              "Process exits per tree by outcome: success (exit 0), failure "
-                              "(non-zero exit) or signal (killed).",
-                              MetricType::Counter);
-  MetricFamily durations =
-      family("procwatch_process_duration_seconds",
-             "Lifetimes of the processes that exited, per tree.", MetricType::Histogram);
-  processes.metric.reserve(s.trees.size());
-  execs.metric.reserve(s.trees.size());
-  exits.metric.reserve(s.trees.size() * kOutcomeNames.size());
-  durations.metric.reserve(s.trees.size());
-  for (const TreeSample& t : s.trees) {
-    add_gauge(processes, {{"tree", t.tree}}, double(t.processes));
-    add_counter(execs, {{"tree", t.tree}}, double(t.execs));
-    for (size_t i = 0; i < kOutcomeNames.size(); ++i)
-      add_counter(exits, {{"outcome", std::string(kOutcomeNames[i])}, {"tree", t.tree}},
-                  double(t.exits[i]));
-    add_histogram(durations, t);
-  }
-  out.push_back(std::move(processes));
-  out.push_back(std::move(execs));
-  out.push_back(std::move(exits));
-
-  if (options_.prom_cnproc) {
-    // prom-cnproc's series, so its dashboards keep working.
-    MetricFamily state = family("process",
-                                "prom-cnproc compatible: RUNNING is 1 while any process of the "
-                                "tree lives, STOPPED is its complement.",
-                                MetricType::Gauge);
-    state.metric.reserve(s.trees.size() * 2);
-    MetricFamily seconds = durations;
-    seconds.name = "process_seconds";
-    seconds.help = "prom-cnproc compatible: lifetimes of the processes that exited, per tree.";
-    for (const TreeSample& t : s.trees) {
-      const double running = t.processes > 0 ? 1 : 0;
-      add_gauge(state, {{"state", "RUNNING"}, {"tree", t.tree}}, running);
-      add_gauge(state, {{"state", "STOPPED"}, {"tree", t.tree}}, 1 - running);
-    }
-    out.push_back(std::move(durations));
-    out.push_back(std::move(state));
-    out.push_back(std::move(seconds));
-  } else {
-    out.push_back(std::move(durations));
-  }
-
   const std::string source = s.source.empty() ? "none" : s.source;
   MetricFamily events = family("procwatch_events_total", "Events handled by the engine, by type.",
                                MetricType::Counter);
@@ -228,6 +322,70 @@ std::vector<MetricFamily> MetricsCollector::Collect() const {
   return out;
 }
 
-std::string MetricsCollector::exposition() const { return serialize_text(Collect()); }
+std::vector<MetricFamily> MetricsCollector::Collect() const {
+  const std::shared_ptr<const MetricsSnapshot> snap = snapshot();
+  std::vector<MetricFamily> out = tree_families(options_.prom_cnproc);
+  for (MetricFamily& f : out) f.metric.reserve(snap->trees.size() * 2);
+  for (const TreeSample& t : snap->trees) add_tree(out, t);
+  for (MetricFamily& f : other_families(*snap)) out.push_back(std::move(f));
+  return out;
+}
+
+std::string MetricsCollector::exposition(const std::vector<MetricFamily>& extra) const {
+  const std::shared_ptr<const MetricsSnapshot> snap = snapshot();
+  const std::vector<TreeSample>& trees = snap->trees;
+  TreeTextCache& c = *cache_;
+  std::lock_guard lk(c.mu);
+  const uint64_t gen = ++c.generation;
+
+  // Mark what must be serialized, then serialize it on a few threads (entries are distinct,
+  // and the map is not modified meanwhile).
+  std::vector<TreeTextCache::Entry*> order, todo;
+  order.reserve(trees.size());
+  for (const TreeSample& t : trees) {
+    TreeTextCache::Entry& e = c.entries[t.tree];
+    if (e.lines.empty() || !(e.sample == t)) {
+      e.sample = t;
+      todo.push_back(&e);
+    }
+    e.generation = gen;
+    order.push_back(&e);
+  }
+  c.last_serialized = todo.size();
+  // A thread costs more than serializing a few trees.
+  const size_t threads =
+      todo.size() < 256 ? 1 : std::clamp<size_t>(std::thread::hardware_concurrency(), 1, 4);
+  std::vector<std::thread> helpers;
+  const size_t per = (todo.size() + threads - 1) / threads;
+  for (size_t t = 0; t < threads; ++t) {
+    auto* b = todo.data() + std::min(todo.size(), t * per);
+    auto* e = todo.data() + std::min(todo.size(), (t + 1) * per);
+    if (t + 1 < threads)
+      helpers.emplace_back(render_trees, b, e, options_.prom_cnproc);
+    else
+      render_trees(b, e, options_.prom_cnproc);
+  }
+  for (auto& h : helpers) h.join();
+  std::erase_if(c.entries, [gen](const auto& kv) { return kv.second.generation != gen; });
+
+  std::string out;
+  size_t bytes = 0;
+  for (const auto* e : order)
+    for (const auto& l : e->lines) bytes += l.size();
+  out.reserve(bytes + 64 * 1024);
+  for (size_t f = 0; f < c.headers.size(); ++f) {
+    out += c.headers[f];
+    for (const auto* e : order) out += e->lines[f];
+  }
+  std::vector<MetricFamily> rest = other_families(*snap);
+  rest.insert(rest.end(), extra.begin(), extra.end());
+  serialize_into(out, rest);
+  return out;
+}
+
+size_t MetricsCollector::last_serialized_trees() const {
+  std::lock_guard lk(cache_->mu);
+  return cache_->last_serialized;
+}
 
 }  // namespace procwatch::metrics

@@ -39,18 +39,28 @@ inline constexpr const char* kTextContentType = "text/plain; version=0.0.4; char
 class MetricsCollector : public prometheus::Collectable {
  public:
   explicit MetricsCollector(CollectorOptions options = {});
+  ~MetricsCollector() override;
 
   void publish(std::shared_ptr<const MetricsSnapshot> snapshot);
   std::shared_ptr<const MetricsSnapshot> snapshot() const;
 
   std::vector<prometheus::MetricFamily> Collect() const override;
-  // serialize_text(Collect()).
-  std::string exposition() const;
+  // The same text as serialize_text(Collect() followed by `extra`), but each tree's lines are
+  // kept from the previous call while its numbers did not change (see TreeTextCache).
+  std::string exposition(const std::vector<prometheus::MetricFamily>& extra = {}) const;
+  // How many trees the last exposition() had to serialize (the rest were kept).
+  size_t last_serialized_trees() const;
+
+ 
+  struct TreeTextCache;  // defined in the .cpp
 
  private:
+  std::vector<prometheus::MetricFamily> other_families(const MetricsSnapshot& s) const;
+
   CollectorOptions options_;
   mutable std::mutex mu_;
   std::shared_ptr<const MetricsSnapshot> snapshot_;
+  std::unique_ptr<TreeTextCache> cache_;
 };
 
 }  // namespace procwatch::metrics

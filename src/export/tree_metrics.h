@@ -50,6 +50,8 @@ struct TreeSample {
   std::array<uint64_t, kDurationBuckets.size()> duration_buckets{};
   uint64_t duration_count = 0;
   double duration_sum = 0;
+
+  bool operator==(const TreeSample&) const = default;
 };
 
 // What one scrape exposes. Trees are sorted by name. The engine/source fields are filled by the

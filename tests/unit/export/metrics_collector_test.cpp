@@ -282,3 +282,66 @@ TEST(MetricsCollector, ConcurrentPublishAndScrape) {
 
 }  // namespace
 }  // namespace procwatch::metrics
+
+namespace procwatch::metrics {
+namespace {
+
+TreeSample sample(std::string tree, uint64_t n) {
+  TreeSample t;
+  t.tree = std::move(tree);
+  t.processes = n % 3;
+  t.execs = n;
+  t.exits = {n / 2, n % 5, n % 2};
+  t.ever_exited = n > 0;
+  for (size_t i = 0; i < t.duration_buckets.size(); ++i) t.duration_buckets[i] = n / 2 + i / 4;
+  t.duration_count = n / 2 + 3;
+  t.duration_sum = double(n) * 0.125;
+  return t;
+}
+
+std::shared_ptr<MetricsSnapshot> snapshot_of(std::vector<TreeSample> trees) {
+  auto s = std::make_shared<MetricsSnapshot>();
+  s->trees = std::move(trees);
+  s->source = "replay";
+  s->events_by_type = {{"exec", 7}};
+  return s;
+}
+
+// The kept per-tree text must never differ from a fresh serialization of Collect(): across
+// changed, unchanged, added and removed trees, label values that need escaping, enough trees
+// to be serialized on several threads, with and without prom-cnproc, with extra families.
+TEST(MetricsCollectorCache, ExpositionEqualsSerializingCollect) {
+  for (bool cnproc : {false, true}) {
+    SCOPED_TRACE(cnproc);
+    MetricsCollector c(CollectorOptions{cnproc, false, "9.9", "/proc"});
+    prometheus::MetricFamily extra = family("procwatch_rule_ok", "A rule.", prometheus::MetricType::Gauge);
+    add(extra, {{"rule", "r\"1\""}}).gauge.value = 1;
+
+    std::vector<TreeSample> trees;
+    for (int i = 0; i < 600; ++i) trees.push_back(sample("/t/" + std::to_string(i), uint64_t(i)));
+    trees.push_back(sample("/odd/\"quoted\"\\back\nslash", 4));
+    auto check = [&](size_t want_serialized) {
+      c.publish(snapshot_of(trees));
+      std::vector<prometheus::MetricFamily> fams = c.Collect();
+      fams.push_back(extra);
+      const std::string want = serialize_text(fams);
+      EXPECT_EQ(c.exposition({extra}), want);
+      EXPECT_EQ(c.last_serialized_trees(), want_serialized);
+    };
+    check(trees.size());  // first scrape: everything
+    check(0);             // nothing changed
+    trees[5].execs += 1;
+    trees[600].duration_sum += 1;
+    check(2);
+    trees.erase(trees.begin() + 10);             // a tree expired
+    trees.push_back(sample("/new/tree", 9));     // and one appeared
+    check(1);
+    for (auto& t : trees) t.processes += 1;      // all changed: several threads
+    check(trees.size());
+    auto [rc, out] = promtool_check(c.exposition({extra}));
+    EXPECT_EQ(rc, 0) << out;
+  }
+}
+
+}  // namespace
+}  // namespace procwatch::metrics
