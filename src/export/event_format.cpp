@@ -1,10 +1,13 @@
 #include "export/event_format.h"
 
 #include <algorithm>
+#include <charconv>
+#include <cstring>
 #include <ctime>
 #include <functional>
 #include <iterator>
 #include <map>
+#include <type_traits>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -66,7 +69,13 @@ std::string format_timestamp(uint64_t realtime_ns) {
     cached[19] = '\0';
     cached_secs = secs;
   }
-  return fmt::format("{}.{:06}Z", cached, (realtime_ns % 1000000000ull) / 1000);
+  char out[32];
+  std::memcpy(out, cached, 19);
+  out[19] = '.';
+  uint32_t us = uint32_t((realtime_ns % 1000000000ull) / 1000);
+  for (int i = 25; i >= 20; --i, us /= 10) out[i] = char('0' + us % 10);
+  out[26] = 'Z';
+  return std::string(out, 27);
 }
 
 std::string join_argv(const std::vector<std::string>& argv, size_t max_len) {
@@ -136,6 +145,18 @@ void append_json_string(std::string& out, std::string_view s) {
   size_t i = 0;
   const size_t n = s.size();
   while (i < n) {
+    // Plain printable ASCII, nearly everything in paths and arguments: copy the run at once.
+    size_t run = i;
+    while (run < n) {
+      const unsigned char b = static_cast<unsigned char>(s[run]);
+      if (b < 0x20 || b >= 0x80 || b == '"' || b == '\\') break;
+      ++run;
+    }
+    if (run > i) {
+      out.append(s.data() + i, run - i);
+      i = run;
+      continue;
+    }
     const unsigned char c = static_cast<unsigned char>(s[i]);
     if (c < 0x80) {
       switch (c) {
@@ -197,7 +218,12 @@ void append_key(std::string& out, const char* key) {
 template <class T>
 void append_num(std::string& out, const char* key, T v) {
   append_key(out, key);
-  fmt::format_to(std::back_inserter(out), "{}", v);
+  if constexpr (std::is_integral_v<T>) {
+    char buf[24];
+    out.append(buf, size_t(std::to_chars(buf, buf + sizeof buf, v).ptr - buf));
+  } else {
+    fmt::format_to(std::back_inserter(out), "{}", v);
+  }
 }
 
 void append_str(std::string& out, const char* key, std::string_view v) {
