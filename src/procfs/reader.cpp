@@ -3,6 +3,8 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <pwd.h>
+#include <sys/ioctl.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -19,6 +21,31 @@ constexpr uint32_t kPfKthread = 0x00200000;  // include/linux/sched.h
 constexpr size_t kStatBuf = 2048;            // a stat line is ~300 bytes; comm is <= 64
 constexpr size_t kLinkBuf = 4096 + 64;       // PATH_MAX plus " (deleted)"
 constexpr size_t kSmallBuf = 8192;
+
+// struct pidfd_info and PIDFD_GET_INFO of Linux 6.13 <linux/pidfd.h>, newer than Debian 12's.
+struct PidfdInfo {
+  uint64_t mask, cgroupid;
+  uint32_t pid, tgid, ppid, ruid, rgid, euid, egid, suid, sgid, fsuid, fsgid, spare0;
+};
+static_assert(sizeof(PidfdInfo) == 64, "PIDFD_INFO_SIZE_VER0");
+constexpr unsigned long kPidfdGetInfo = _IOWR(0xFF, 11, PidfdInfo);
+constexpr uint64_t kPidfdInfoCreds = 1u << 1;
+
+// Real and effective ids of a live process through a pidfd: one syscall pair instead of
+// opening and formatting /proc/PID/status (about a third of its cost, measured). false when
+// the kernel lacks it (before 6.13) or the process is gone.
+bool ids_from_pidfd(int32_t pid, ExecCapture* cap) {
+  const int fd = int(::syscall(SYS_pidfd_open, pid, 0));
+  if (fd < 0) return false;
+  PidfdInfo info{};
+  info.mask = kPidfdInfoCreds;
+  const bool ok = ::ioctl(fd, kPidfdGetInfo, &info) == 0 && (info.mask & kPidfdInfoCreds);
+  ::close(fd);
+  if (!ok) return false;
+  cap->uid = info.ruid, cap->euid = info.euid;
+  cap->gid = info.rgid, cap->egid = info.egid;
+  return true;
+}
 
 // root/pid/name into out; false when it does not fit.
 bool make_path(const std::string& root, int32_t pid, const char* name, char* out, size_t cap) {
@@ -129,6 +156,14 @@ ProcReader::ProcReader(std::string root, ReadLimits limits)
     if (::read(fd, probe, sizeof probe) < 0 && errno == EINVAL) lsm_labels_ = false;
     ::close(fd);
   }
+  // pidfds name processes in our pid namespace: use them only when root is that /proc.
+  if (root_ == "/proc") {
+    const ssize_t n = ::readlink("/proc/self", path, sizeof path - 1);
+    ExecCapture self;
+    pidfd_ids_ = n > 0 && std::string_view(path, size_t(n)) == std::to_string(::getpid()) &&
+                 ids_from_pidfd(::getpid(), &self) && self.uid == ::getuid() &&
+                 self.euid == ::geteuid();
+  }
 }
 
 std::vector<int32_t> ProcReader::list_pids() const {
@@ -184,11 +219,14 @@ ExecCapture ProcReader::capture_exec(int32_t pid) const {
   // Ids and cgroup too, while the process is certainly still this one (a zombie keeps both):
   // with them the capture is complete and the engine needs no later /proc read.
   char buf[kSmallBuf];
-  ssize_t got = read_into(root_, pid, "status", buf, sizeof buf);
-  if (got >= 0) {
-    if (auto status = parse_status(std::string_view(buf, size_t(got)))) {
-      cap.uid = status->uid[0], cap.euid = status->uid[1];
-      cap.gid = status->gid[0], cap.egid = status->gid[1];
+  ssize_t got = 0;
+  if (!(pidfd_ids_ && ids_from_pidfd(pid, &cap))) {
+    got = read_into(root_, pid, "status", buf, sizeof buf);
+    if (got >= 0) {
+      if (auto status = parse_status(std::string_view(buf, size_t(got)))) {
+        cap.uid = status->uid[0], cap.euid = status->uid[1];
+        cap.gid = status->gid[0], cap.egid = status->gid[1];
+      }
     }
   }
   got = read_into(root_, pid, "cgroup", buf, sizeof buf);

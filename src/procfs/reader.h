@@ -35,9 +35,12 @@ class ProcReader {
   // Raw file text of root/PID/name, up to max_bytes. Error (with errno) when unreadable.
   Result<std::string> read_file(int32_t pid, const char* name, size_t max_bytes = 65536) const;
 
-  // Fast path used by sources right after an exec event: exe link, cmdline and stat only.
+  // Fast path used by sources right after an exec event: exe link, cmdline, stat, ids and
+  // cgroup, the first two first (they vanish at exit).
   // Fills what it could; leaves the rest unset.
   ExecCapture capture_exec(int32_t pid) const;
+  // Whether capture_exec reads ids through a pidfd rather than /proc/PID/status.
+  bool pidfd_ids() const { return pidfd_ids_; }
 
   // start time (field 22) only, for fork events. nullopt when the process is gone.
   std::optional<uint64_t> read_start_time(int32_t pid) const;
@@ -63,6 +66,7 @@ class ProcReader {
   std::string root_;
   ReadLimits limits_;
   bool lsm_labels_ = true;  // false when attr/current is EINVAL for ourselves
+  bool pidfd_ids_ = false;  // capture_exec takes ids from PIDFD_GET_INFO (Linux 6.13+)
   mutable std::mutex users_mu_;
   mutable std::unordered_map<uint32_t, std::string> users_;
 };

@@ -363,6 +363,48 @@ TEST(ProcReaderLive, OwnProcess) {
   EXPECT_EQ(r.read_start_time(getpid()), p->key.start_time);
 }
 
+// Real, effective ids that differ, read by the pidfd path (Linux 6.13+; this machine runs 6.18
+// as root) and by /proc/PID/status: the two must agree field for field.
+TEST(ProcReaderLive, CaptureIdsMatchStatusForDifferentRealAndEffectiveIds) {
+  ASSERT_EQ(geteuid(), 0u) << "needs root to change ids (CI runs as root)";
+  int ready[2];
+  ASSERT_EQ(pipe(ready), 0);
+  const pid_t child = fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    // Only async-signal-safe calls: the test process has threads.
+    if (setresgid(65534, 0, 0) != 0 || setresuid(65533, 0, 0) != 0) _exit(1);
+    if (write(ready[1], "x", 1) != 1) _exit(1);
+    pause();
+    _exit(0);
+  }
+  close(ready[1]);
+  char x = 0;
+  ASSERT_EQ(read(ready[0], &x, 1), 1);
+  close(ready[0]);
+
+  ProcReader r;
+  EXPECT_TRUE(r.pidfd_ids());
+  const ExecCapture c = r.capture_exec(child);
+  auto status = r.read_file(child, "status");
+  kill(child, SIGKILL);
+  waitpid(child, nullptr, 0);
+  ASSERT_TRUE(status.ok());
+  auto st = parse_status(*status);
+  ASSERT_TRUE(st);
+  EXPECT_EQ(c.uid, 65533u);
+  EXPECT_EQ(c.euid, 0u);
+  EXPECT_EQ(c.gid, 65534u);
+  EXPECT_EQ(c.egid, 0u);
+  EXPECT_EQ(c.uid, st->uid[0]);
+  EXPECT_EQ(c.euid, st->uid[1]);
+  EXPECT_EQ(c.gid, st->gid[0]);
+  EXPECT_EQ(c.egid, st->gid[1]);
+
+  ProcReader fixture(std::string(PROCWATCH_FIXTURES) + "/proc/basic");
+  EXPECT_FALSE(fixture.pidfd_ids());  // a fixture's pids are not ours to open
+}
+
 TEST(ProcReaderLive, ScanFindsThisProcess) {
   ProcReader r;
   auto all = r.scan();
