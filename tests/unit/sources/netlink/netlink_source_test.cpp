@@ -270,10 +270,17 @@ TEST_F(NetlinkSourceTest, SecondStartIsRefusedAndRestartWorks) {
   EXPECT_TRUE(col_.find(body_is<ExitEvent>([&](const ExitEvent& x) { return x.pid == child; })));
 }
 
-// A process that stays alive after its exec, so that the capture cannot miss it.
-pid_t spawn_sleeper() { return spawn({"/bin/sleep", "0.3"}); }
-
-void expect_sleeper_captured(Collector& col, pid_t child) {
+// Runs a process that stays alive after its exec, so that the capture cannot miss it, and
+// checks its fork, exec capture and exit as the source delivered them.
+void run_sleeper_and_check(Collector& col) {
+  const pid_t child = spawn({"/bin/sleep", "0.3"});
+  ASSERT_GT(child, 0);
+  struct Reaper {
+    pid_t pid;
+    ~Reaper() {
+      if (pid > 0) reap(pid);  // an ASSERT left early
+    }
+  } reaper{child};
   auto exec = col.find(body_is<ExecEvent>([&](const ExecEvent& e) { return e.pid == child; }));
   ASSERT_TRUE(exec);
   const auto& cap = std::get<ExecEvent>(exec->ev.body).capture;
@@ -286,15 +293,14 @@ void expect_sleeper_captured(Collector& col, pid_t child) {
   ASSERT_TRUE(std::get<ForkEvent>(fork->ev.body).child_start_time);
   EXPECT_EQ(std::get<ForkEvent>(fork->ev.body).child_start_time, cap.start_time);
   EXPECT_LT(fork->index, exec->index);
+  reap(child);
+  reaper.pid = -1;
+  EXPECT_TRUE(col.find(body_is<ExitEvent>([&](const ExitEvent& x) { return x.pid == child; })));
 }
 
 TEST_F(NetlinkSourceTest, ExecsAreCapturedFromTheExecOnlySocketOnThisKernel) {
   // Linux 6.6+ filters per socket (KERNEL-NOTES); this machine runs 6.18.
-  const pid_t child = spawn_sleeper();
-  ASSERT_GT(child, 0);
-  expect_sleeper_captured(col_, child);
-  reap(child);
-  ASSERT_TRUE(col_.find(body_is<ExitEvent>([&](const ExitEvent& x) { return x.pid == child; })));
+  run_sleeper_and_check(col_);
   const SourceStats s = src_.stats();
   EXPECT_EQ(s.counters.at("split"), 1u);
   EXPECT_EQ(s.counters.at("filter_unsupported"), 0u);
@@ -311,11 +317,7 @@ TEST(NetlinkSourceSingleSocket, ReadsEveryEventAsItComes) {
   auto r = src.start(queue);
   ASSERT_TRUE(r) << r.error().message;
   Collector col{queue};
-  const pid_t child = spawn_sleeper();
-  ASSERT_GT(child, 0);
-  expect_sleeper_captured(col, child);
-  reap(child);
-  ASSERT_TRUE(col.find(body_is<ExitEvent>([&](const ExitEvent& x) { return x.pid == child; })));
+  run_sleeper_and_check(col);
   const SourceStats s = src.stats();
   EXPECT_EQ(s.counters.at("split"), 0u);
   EXPECT_EQ(s.counters.at("exec_early"), 0u);
