@@ -123,12 +123,14 @@ std::vector<MetricFamily> process_self_metrics(const std::string& proc_root) {
 
 namespace {
 
-// Appends to a string through a 64 KiB put area: TextSerializer writes label values one
+// Appends to a string through a 16 KiB put area: TextSerializer writes label values one
 // character at a time, and an ostringstream costs more per insert and copies the whole text
-// at the end.
+// at the end. The area is on the heap: HTTP worker threads have small stacks.
 class AppendBuf : public std::streambuf {
  public:
-  explicit AppendBuf(std::string& out) : out_(out) { setp(buf_, buf_ + sizeof buf_); }
+  explicit AppendBuf(std::string& out) : out_(out), buf_(new char[kSize]) {
+    setp(buf_.get(), buf_.get() + kSize);
+  }
   ~AppendBuf() override { flush(); }
 
  protected:
@@ -145,10 +147,11 @@ class AppendBuf : public std::streambuf {
  private:
   void flush() {
     out_.append(pbase(), size_t(pptr() - pbase()));
-    setp(buf_, buf_ + sizeof buf_);
+    setp(buf_.get(), buf_.get() + kSize);
   }
+  static constexpr size_t kSize = 16 * 1024;
   std::string& out_;
-  char buf_[1 << 16];
+  std::unique_ptr<char[]> buf_;
 };
 
 void serialize_into(std::string& out, const std::vector<MetricFamily>& families) {
