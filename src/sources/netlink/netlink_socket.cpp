@@ -166,14 +166,10 @@ Result<bool> NetlinkSocket::unsubscribe() {
 Result<size_t> NetlinkSocket::recv_batch(RecvBatch& batch, int timeout_ms) {
   batch.prepare();
   if (fd_ < 0) return Error{"netlink: socket is closed", EBADF};
-  if (timeout_ms != 0) {
-    pollfd pfd{fd_, POLLIN, 0};
-    const int pr = ::poll(&pfd, 1, timeout_ms);
-    if (pr < 0) {
-      if (errno == EINTR) return size_t{0};
-      return sys_error("poll");
-    }
-    if (pr == 0) return size_t{0};
+  if (timeout_ms > 0) {
+    auto ready = wait_readable({fd_}, int64_t{timeout_ms} * 1'000'000);
+    if (!ready) return ready.error();
+    if (*ready == 0) return size_t{0};
   }
   // POLLERR (a pending ENOBUFS) is reported by recvmmsg itself.
   const int n =

@@ -75,7 +75,7 @@ class NetlinkSocket {
   // Unsubscribes if needed and closes. Idempotent.
   void close();
 
-  // Waits up to timeout_ms (poll; 0 = not at all) for data, then receives up to
+  // Waits up to timeout_ms (wait_readable; 0 or less = not at all) for data, then receives up to
   // batch.capacity() datagrams without blocking. Returns the number received (0 on timeout,
   // EINTR or an empty socket).
   Result<size_t> recv_batch(RecvBatch& batch, int timeout_ms);
