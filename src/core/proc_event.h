@@ -30,7 +30,7 @@ struct ExecCapture {
   std::optional<int32_t> ppid;
   std::optional<std::string> comm;
   std::optional<uint32_t> uid, euid, gid, egid;
-  std::optional<uint64_t> cgroup_id;   // eBPF only; mapped to a path in user space
+  std::optional<uint64_t> cgroup_id;   // cgroup2 id (eBPF, pidfd); mapped to a path in user space
   std::optional<std::string> cgroup;   // path, when the source read it
 };
 

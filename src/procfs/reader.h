@@ -18,6 +18,8 @@
 
 namespace procwatch::procfs {
 
+class CgroupResolver;
+
 struct ReadLimits {
   size_t max_args = 256;
   size_t max_arg_bytes = 4096;  // total argv bytes kept
@@ -36,9 +38,11 @@ class ProcReader {
   Result<std::string> read_file(int32_t pid, const char* name, size_t max_bytes = 65536) const;
 
   // Fast path used by sources right after an exec event: exe link, cmdline, stat, ids and
-  // cgroup, the first two first (they vanish at exit).
+  // cgroup, the first two first (they vanish at exit). With pidfd ids and a resolver (owned
+  // by the calling thread), the cgroup path comes from the pidfd's cgroup2 id instead of
+  // /proc/PID/cgroup; a resolver miss falls back to the file.
   // Fills what it could; leaves the rest unset.
-  ExecCapture capture_exec(int32_t pid) const;
+  ExecCapture capture_exec(int32_t pid, CgroupResolver* cgroups = nullptr) const;
   // Whether capture_exec reads ids through a pidfd rather than /proc/PID/status.
   bool pidfd_ids() const { return pidfd_ids_; }
 

@@ -4,7 +4,7 @@
 #include <utility>
 
 #include "core/clock.h"
-#include "sources/ebpf/cgroup_resolver.h"
+#include "procfs/cgroup_resolver.h"
 #include "sources/ebpf/ebpf_decoder.h"
 #include "sources/ebpf/ebpf_loader.h"
 
@@ -27,10 +27,10 @@ Result<bool> EbpfSource::start(EventQueue& queue) {
   if (opts_.resolve_cgroups) {
     std::string root = opts_.cgroup_root;
     if (root.empty()) {
-      auto m = ebpf::find_cgroup2_mount();
+      auto m = procfs::find_cgroup2_mount();
       if (m) root = *m;
     }
-    if (!root.empty()) cgroups_ = std::make_unique<ebpf::CgroupResolver>(root);
+    if (!root.empty()) cgroups_ = std::make_unique<procfs::CgroupResolver>(root);
   }
   ebpf::LoaderOptions lo;
   lo.ringbuf_bytes = opts_.ringbuf_bytes;

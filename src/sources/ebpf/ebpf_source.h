@@ -18,8 +18,10 @@
 
 namespace procwatch::ebpf {
 class EbpfLoader;
-class CgroupResolver;
 }  // namespace procwatch::ebpf
+namespace procwatch::procfs {
+class CgroupResolver;
+}  // namespace procwatch::procfs
 
 namespace procwatch {
 
@@ -52,7 +54,7 @@ class EbpfSource : public EventSource {
   EbpfOptions opts_;
   EventQueue* queue_ = nullptr;
   std::unique_ptr<ebpf::EbpfLoader> loader_;
-  std::unique_ptr<ebpf::CgroupResolver> cgroups_;
+  std::unique_ptr<procfs::CgroupResolver> cgroups_;
   std::thread thread_;
   std::atomic<bool> running_{false};
   std::vector<ProcEvent> batch_;  // reader thread only

@@ -83,6 +83,10 @@ Result<bool> NetlinkSource::start(EventQueue& queue) {
     sock_.reset();
     return start_error(sub.error());
   }
+  if (reader_.pidfd_ids() && !cgroups_) {
+    if (auto mount = procfs::find_cgroup2_mount())
+      cgroups_ = std::make_unique<procfs::CgroupResolver>(*mount);
+  }
   if (opts_.split_exec) {
     // Best effort: without it the full socket is read per event, as with split_exec off.
     auto es = NetlinkSocket::open(SocketOptions{opts_.exec_rcvbuf_bytes, true});
@@ -222,7 +226,8 @@ void NetlinkSource::run(EventQueue* queue) {
             break;
           }
           if (ex->pid != ex->tid) continue;
-          early.emplace(std::pair{rec.event.ts_ns, ex->pid}, reader_.capture_exec(ex->pid));
+          early.emplace(std::pair{rec.event.ts_ns, ex->pid},
+                        reader_.capture_exec(ex->pid, cgroups_.get()));
         }
       }
       if (!usable) {
@@ -267,7 +272,7 @@ void NetlinkSource::run(EventQueue* queue) {
           ++c.exec_early;
         } else {
           // Not split, or the exec-only socket dropped it: read /proc now, before it is gone.
-          ex->capture = reader_.capture_exec(ex->pid);
+          ex->capture = reader_.capture_exec(ex->pid, cgroups_.get());
           if (split) ++c.exec_late;
         }
         if (!ex->capture.exe) ++c.exec_capture_missed;

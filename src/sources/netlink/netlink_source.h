@@ -17,6 +17,7 @@
 #include <optional>
 #include <thread>
 
+#include "procfs/cgroup_resolver.h"
 #include "procfs/reader.h"
 #include "sources/event_source.h"
 #include "sources/netlink/cn_proc_decoder.h"
@@ -77,6 +78,8 @@ class NetlinkSource : public EventSource {
   NetlinkOptions opts_;
   std::optional<NetlinkSocket> sock_;       // every event
   std::optional<NetlinkSocket> exec_sock_;  // exec events only (split mode)
+  // cgroup2 id -> path for captures (pidfd ids); null without cgroup2. Reader thread only.
+  std::unique_ptr<procfs::CgroupResolver> cgroups_;
   std::thread thread_;
   std::atomic<bool> stop_{false};
   size_t rcvbuf_bytes_ = 0;

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <pwd.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -10,6 +11,7 @@
 #include <cerrno>
 #include <chrono>
 #include <climits>
+#include <cstring>
 #include <fstream>
 #include <sstream>
 #include <string>
@@ -17,6 +19,7 @@
 #include <vector>
 
 #include "core/clock.h"
+#include "procfs/cgroup_resolver.h"
 
 namespace procwatch::procfs {
 namespace {
@@ -403,6 +406,55 @@ TEST(ProcReaderLive, CaptureIdsMatchStatusForDifferentRealAndEffectiveIds) {
 
   ProcReader fixture(std::string(PROCWATCH_FIXTURES) + "/proc/basic");
   EXPECT_FALSE(fixture.pidfd_ids());  // a fixture's pids are not ours to open
+}
+
+// The cgroup path from the pidfd's cgroup2 id (through CgroupResolver) must be what
+// /proc/PID/cgroup says, also for a cgroup created after the resolver first scanned.
+TEST(ProcReaderLive, CaptureCgroupFromPidfdIdMatchesCgroupFile) {
+  ASSERT_EQ(geteuid(), 0u) << "needs root to create a cgroup (CI runs as root)";
+  auto mount = find_cgroup2_mount();
+  ASSERT_TRUE(mount.ok()) << "no cgroup2 mount on this machine";
+  ProcReader r;
+  ASSERT_TRUE(r.pidfd_ids());
+  CgroupResolver cgroups(*mount);
+  const ExecCapture self = r.capture_exec(getpid(), &cgroups);
+  ASSERT_TRUE(self.cgroup_id && self.cgroup);
+  auto own = r.read_file(getpid(), "cgroup");
+  ASSERT_TRUE(own.ok());
+  EXPECT_EQ(*self.cgroup, *parse_cgroup(*own));
+
+  const std::string dir = *mount + "/pwtest-reader-" + std::to_string(getpid());
+  ASSERT_EQ(mkdir(dir.c_str(), 0755), 0) << dir << ": " << std::strerror(errno);
+  int ready[2];
+  ASSERT_EQ(pipe(ready), 0);
+  const pid_t child = fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    char x;
+    if (read(ready[0], &x, 1) != 1) _exit(1);
+    pause();
+    _exit(0);
+  }
+  close(ready[0]);
+  {
+    std::ofstream procs(dir + "/cgroup.procs");
+    procs << child << std::flush;
+    EXPECT_TRUE(procs.good());
+  }
+  const uint64_t rescans = cgroups.rescans(), hits = cgroups.handle_hits();
+  const ExecCapture c = r.capture_exec(child, &cgroups);
+  auto file = r.read_file(child, "cgroup");
+  kill(child, SIGKILL);
+  waitpid(child, nullptr, 0);
+  close(ready[1]);
+  rmdir(dir.c_str());
+  ASSERT_TRUE(file.ok());
+  ASSERT_TRUE(c.cgroup_id.has_value());
+  EXPECT_NE(*c.cgroup_id, *self.cgroup_id);
+  EXPECT_EQ(c.cgroup, "/pwtest-reader-" + std::to_string(getpid()));
+  EXPECT_EQ(c.cgroup, *parse_cgroup(*file));
+  // The new id was looked up (by handle or rescan), not read from the file.
+  EXPECT_GT(cgroups.rescans() + cgroups.handle_hits(), rescans + hits);
 }
 
 TEST(ProcReaderLive, ScanFindsThisProcess) {

@@ -24,7 +24,7 @@
 #include <thread>
 #include <vector>
 
-#include "sources/ebpf/cgroup_resolver.h"
+#include "procfs/cgroup_resolver.h"
 #ifdef PROCWATCH_TEST_HAVE_PROCFS
 #include "procfs/parsers.h"
 #endif
@@ -235,7 +235,7 @@ TEST_F(EbpfSourceTest, FexecveResolvesFile) {
 }
 
 TEST_F(EbpfSourceTest, DockerScopeCgroup) {
-  auto root = ebpf::find_cgroup2_mount();
+  auto root = procfs::find_cgroup2_mount();
   ASSERT_TRUE(root.ok()) << root.error().message;
   const std::string hexid = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
   const std::string slice = *root + "/procwatch-test.slice";

@@ -2,7 +2,7 @@
 // bpf_get_current_cgroup_id() returns it) -> path relative to the cgroup2 root, in the form
 // of /proc/PID/cgroup's "0::" line ("/" for the root). Results are cached; a miss first tries
 // open_by_handle_at (one syscall, needs CAP_DAC_READ_SEARCH), then rescans the hierarchy.
-// Not thread-safe: owned and called by one thread (the eBPF reader).
+// Not thread-safe: owned and called by one thread (a source's reader).
 #pragma once
 
 #include <cstdint>
@@ -14,7 +14,7 @@
 
 #include "core/result.h"
 
-namespace procwatch::ebpf {
+namespace procwatch::procfs {
 
 // The mount point of the cgroup2 filesystem from /proc/self/mountinfo text ("/sys/fs/cgroup"
 // on unified systems, "/sys/fs/cgroup/unified" on hybrid ones). Octal escapes are decoded.
@@ -51,4 +51,4 @@ class CgroupResolver {
   uint64_t handle_hits_ = 0;
 };
 
-}  // namespace procwatch::ebpf
+}  // namespace procwatch::procfs

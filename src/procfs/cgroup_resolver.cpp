@@ -1,4 +1,4 @@
-#include "sources/ebpf/cgroup_resolver.h"
+#include "procfs/cgroup_resolver.h"
 
 #include <dirent.h>
 #include <fcntl.h>
@@ -11,7 +11,7 @@
 #include <sstream>
 #include <vector>
 
-namespace procwatch::ebpf {
+namespace procwatch::procfs {
 
 namespace {
 
@@ -167,4 +167,4 @@ std::optional<std::string> CgroupResolver::resolve(uint64_t id) {
   return std::nullopt;
 }
 
-}  // namespace procwatch::ebpf
+}  // namespace procwatch::procfs

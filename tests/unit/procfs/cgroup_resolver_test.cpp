@@ -1,4 +1,4 @@
-#include "sources/ebpf/cgroup_resolver.h"
+#include "procfs/cgroup_resolver.h"
 
 #include <gtest/gtest.h>
 #include <sys/stat.h>
@@ -8,7 +8,7 @@
 #include <sstream>
 #include <string>
 
-namespace procwatch::ebpf {
+namespace procwatch::procfs {
 namespace {
 
 std::string read_file(const std::string& path) {
@@ -91,4 +91,4 @@ TEST(CgroupResolver, FindsNewCgroupAndNested) {
 }
 
 }  // namespace
-}  // namespace procwatch::ebpf
+}  // namespace procwatch::procfs
