@@ -2,7 +2,6 @@
 
 #include <linux/cn_proc.h>
 #include <linux/connector.h>
-#include <poll.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -184,24 +183,6 @@ Result<size_t> NetlinkSocket::recv_batch(RecvBatch& batch, int timeout_ms) {
   }
   batch.filled_ = size_t(n);
   return size_t(n);
-}
-
-Result<unsigned> wait_readable(std::initializer_list<int> fds, int64_t timeout_ns) {
-  pollfd pfds[8];
-  if (fds.size() > std::size(pfds)) return Error{"netlink: too many fds to wait on", EINVAL};
-  nfds_t n = 0;
-  for (int fd : fds) pfds[n++] = pollfd{fd, POLLIN, 0};
-  if (timeout_ns < 0) timeout_ns = 0;
-  const timespec ts{time_t(timeout_ns / 1000000000), long(timeout_ns % 1000000000)};
-  const int pr = ::ppoll(pfds, n, &ts, nullptr);
-  if (pr < 0) {
-    if (errno == EINTR) return 0u;
-    return sys_error("ppoll");
-  }
-  unsigned ready = 0;
-  for (nfds_t i = 0; i < n; ++i)
-    if (pfds[i].revents != 0) ready |= 1u << i;
-  return ready;
 }
 
 }  // namespace procwatch::netlink

@@ -9,11 +9,11 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <initializer_list>
 #include <span>
 #include <vector>
 
 #include "core/result.h"
+#include "sources/netlink/wait_fds.h"
 
 namespace procwatch::netlink {
 
@@ -49,9 +49,6 @@ class RecvBatch {
   std::vector<sockaddr_nl> addrs_;  // sender of each message
 };
 
-// Waits up to timeout_ns (ppoll) until one of `fds` has data or an error to read. Returns a
-// bit per ready fd (bit i = fds[i]); 0 on timeout or EINTR.
-Result<unsigned> wait_readable(std::initializer_list<int> fds, int64_t timeout_ns);
 
 class NetlinkSocket {
  public:

@@ -29,7 +29,7 @@
 namespace procwatch::netlink {
 namespace {
 
-constexpr int kPollMs = 50;               // how long the reader waits before re-checking stop_
+constexpr int kBackoffMs = 50;            // pause after a failing receive or wait
 constexpr uint32_t kNoCpu = 0xffffffffu;  // acks from kernels before 6.x carry cpu = -1
 constexpr uint32_t kExecMask = 0x00000002u;  // PROC_EVENT_EXEC as a subscription filter bit
 
@@ -83,6 +83,12 @@ Result<bool> NetlinkSource::start(EventQueue& queue) {
     sock_.reset();
     return start_error(sub.error());
   }
+  auto wake = WakeFd::open();
+  if (!wake) return wake.error();
+  auto timer = PeriodicTimer::open();
+  if (!timer) return timer.error();
+  wake_.emplace(std::move(*wake));
+  timer_.emplace(std::move(*timer));
   if (reader_.pidfd_ids() && !cgroups_) {
     if (auto mount = procfs::find_cgroup2_mount())
       cgroups_ = std::make_unique<procfs::CgroupResolver>(*mount);
@@ -119,9 +125,12 @@ Result<bool> NetlinkSource::start(EventQueue& queue) {
 
 void NetlinkSource::stop() {
   stop_.store(true);
+  if (wake_) wake_->notify();
   if (thread_.joinable()) thread_.join();
   exec_sock_.reset();
   sock_.reset();  // unsubscribes and closes
+  timer_.reset();
+  wake_.reset();
 }
 
 SourceStats NetlinkSource::stats() const {
@@ -282,12 +291,11 @@ void NetlinkSource::run(EventQueue* queue) {
     }
   };
 
-  // Reads the full socket dry (the first receive may wait `wait_ms`), then hands the batch on.
-  // Returns how many events and losses it passed on.
-  auto drain_full = [&](int wait_ms) -> size_t {
+  // Reads the full socket dry, then hands the batch on. Returns how many events and losses it
+  // passed on.
+  auto drain_full = [&]() -> size_t {
     for (;;) {
-      auto r = sock_->recv_batch(batch, wait_ms);
-      wait_ms = 0;
+      auto r = sock_->recv_batch(batch, 0);
       if (!r) {
         if (r.error().errnum == ENOBUFS) {
           ++c.enobufs;
@@ -296,7 +304,7 @@ void NetlinkSource::run(EventQueue* queue) {
         }
         ++c.recv_error;
         publish();
-        usleep(kPollMs * 1000);  // a persistent error must not spin the CPU
+        usleep(kBackoffMs * 1000);  // a persistent error must not spin the CPU
         return 0;
       }
       for (size_t i = 0; i < *r; ++i) take(i);
@@ -321,28 +329,39 @@ void NetlinkSource::run(EventQueue* queue) {
     return n;
   };
 
-  // Split: wake for execs only, and read the full socket every interval_ns. When a read of it
-  // found nothing, wait on both sockets instead, so an idle machine costs no timer wakeups.
-  int64_t next_full = 0;
-  bool idle = false;
+  // Split: wake for execs only, and read the full socket on a periodic timer (armed once,
+  // not a timeout per wait: see wait_fds.h). When a read of it found nothing, disarm the
+  // timer and wait on both sockets, so an idle machine costs no wakeups. Not split: wake per
+  // message of the full socket. No wait has a timeout; stop() wakes us through wake_.
+  const int wake_fd = wake_->fd();
+  auto backoff = [&] {
+    ++c.recv_error;
+    usleep(kBackoffMs * 1000);  // a failing wait must not spin the CPU
+  };
+  bool idle = true;  // timer disarmed
   while (!stop_.load(std::memory_order_relaxed)) {
     if (!split) {
-      drain_full(kPollMs);
+      if (timer_->armed()) (void)timer_->disarm();
+      auto w = wait_readable({sock_->fd(), wake_fd}, -1);
+      if (!w) backoff();
+      if (w && (*w & 1)) drain_full();
       continue;
     }
-    const int64_t now = int64_t(monotonic_ns());
-    if (!idle && now < next_full) {
-      auto w = wait_readable({exec_sock_->fd()}, next_full - now);
-      if (w && *w) drain_exec();
-      continue;
-    }
-    if (idle) {
-      auto w = wait_readable({exec_sock_->fd(), sock_->fd()}, int64_t{kPollMs} * 1'000'000);
-      if (!w || !*w) continue;
-    }
+    const int third = idle ? sock_->fd() : timer_->fd();
+    auto w = wait_readable({exec_sock_->fd(), wake_fd, third}, -1);
+    if (!w) backoff();
+    if (!w || *w == 0) continue;  // EINTR
+    if (*w & 1) drain_exec();
+    if (!split || !(*w & 4)) continue;
+    if (!idle) timer_->take();
     drain_exec();  // first, so that the full socket's execs find their captures
-    idle = drain_full(0) == 0;
-    next_full = int64_t(monotonic_ns()) + interval_ns;
+    const size_t n = drain_full();
+    // A failing timer leaves us reading per message (idle): slower, never stuck.
+    if (n == 0 && !idle) {
+      if (timer_->disarm()) idle = true;
+    } else if (n > 0 && idle) {
+      if (timer_->arm(interval_ns)) idle = false;
+    }
   }
   publish();
 }

@@ -23,6 +23,7 @@
 #include "sources/netlink/cn_proc_decoder.h"
 #include "sources/netlink/netlink_socket.h"
 #include "sources/netlink/seq_tracker.h"
+#include "sources/netlink/wait_fds.h"
 
 namespace procwatch::netlink {
 
@@ -56,7 +57,7 @@ class NetlinkSource : public EventSource {
   // Opens, subscribes, starts the reader thread and waits for the ack (see ack_timeout).
   // A second start() while running is an error (EBUSY).
   Result<bool> start(EventQueue& queue) override;
-  // Unsubscribes, closes and joins; the thread notices within ~50 ms. Idempotent.
+  // Unsubscribes, closes and joins (the reader is woken through an eventfd). Idempotent.
   void stop() override;
   // Since the last start(): events (queued), lost (messages known missed, = sum of the
   // LostEvents pushed), malformed (= "truncated"), and counters: nlmsg_error noop overrun
@@ -78,6 +79,8 @@ class NetlinkSource : public EventSource {
   NetlinkOptions opts_;
   std::optional<NetlinkSocket> sock_;       // every event
   std::optional<NetlinkSocket> exec_sock_;  // exec events only (split mode)
+  std::optional<PeriodicTimer> timer_;      // paces reads of sock_ in split mode
+  std::optional<WakeFd> wake_;              // stop() wakes the reader through it
   // cgroup2 id -> path for captures (pidfd ids); null without cgroup2. Reader thread only.
   std::unique_ptr<procfs::CgroupResolver> cgroups_;
   std::thread thread_;
