@@ -116,6 +116,14 @@ Result<Stat> parse_stat(std::string_view text) {
   }
   if (!to_number(fields[23], &st.vsize)) return field_error("stat", 23, "vsize", "not a number");
   if (!to_number(fields[24], &st.rss_pages)) return field_error("stat", 24, "rss", "not a number");
+  // Optional tail: skip to fields 48 and 49; both or neither.
+  int field = 24;
+  while (field < 47 && !next_token(&rest).empty()) ++field;
+  uint64_t arg_start = 0, arg_end = 0;
+  if (field == 47 && to_number(next_token(&rest), &arg_start) &&
+      to_number(next_token(&rest), &arg_end) && arg_end >= arg_start) {
+    st.arg_start = arg_start, st.arg_end = arg_end;
+  }
   return st;
 }
 

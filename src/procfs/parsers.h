@@ -22,6 +22,9 @@ struct Stat {              // /proc/PID/stat
   uint64_t start_time = 0;         // field 22, clock ticks since boot
   uint64_t vsize = 0;              // field 23, bytes
   int64_t rss_pages = 0;           // field 24
+  // fields 48, 49: where argv lies in the process's memory; 0 when the kernel hides them
+  // (no ptrace read access) or the line is shorter (kernels before 3.5, fixtures).
+  uint64_t arg_start = 0, arg_end = 0;
 };
 Result<Stat> parse_stat(std::string_view text);
 

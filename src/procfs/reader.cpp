@@ -5,6 +5,7 @@
 #include <pwd.h>
 #include <sys/ioctl.h>
 #include <sys/syscall.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -133,6 +134,36 @@ std::vector<std::string> read_cmdline(const std::string& root, int32_t pid, cons
   return argv;
 }
 
+// argv straight from the process's memory, between stat's arg_start and arg_end: no /proc
+// file to instantiate (measured ~7 us against ~13 us for a cold cmdline on a fresh exec).
+// nullopt on any failure, or when the area does not end in NUL (the process rewrote its
+// argv, setproctitle-style): /proc/PID/cmdline knows how to read that.
+std::optional<std::vector<std::string>> read_args_vm(int32_t pid, uint64_t start, uint64_t end,
+                                                     const ReadLimits& lim, bool* truncated) {
+  // As read_cmdline: one byte more than we keep tells us the area was longer.
+  const size_t want = lim.max_arg_bytes + lim.max_args + 1;
+  const uint64_t len = end - start;
+  if (len == 0) return std::nullopt;
+  const bool longer = len >= want;
+  const size_t n = longer ? want : size_t(len);
+  char stack_buf[kSmallBuf];
+  std::string heap_buf;
+  char* buf = stack_buf;
+  if (n > sizeof stack_buf) {
+    heap_buf.resize(n);
+    buf = heap_buf.data();
+  }
+  iovec local{buf, n};
+  iovec remote{reinterpret_cast<void*>(uintptr_t(start)), n};
+  if (::process_vm_readv(pid, &local, 1, &remote, 1, 0) != ssize_t(n)) return std::nullopt;
+  if (!longer && buf[n - 1] != '\0') return std::nullopt;
+  *truncated = false;
+  auto argv = parse_cmdline(std::string_view(buf, n - (longer ? 1 : 0)), lim.max_args,
+                            lim.max_arg_bytes, truncated);
+  if (longer) *truncated = true;
+  return argv;
+}
+
 // Reads root/pid/exe into path/deleted. Returns readlink's result (bytes, or -errno).
 ssize_t read_exe(const std::string& root, int32_t pid, std::string* path, bool* deleted) {
   char link[kLinkBuf];
@@ -160,12 +191,13 @@ ProcReader::ProcReader(std::string root, ReadLimits limits)
     if (::read(fd, probe, sizeof probe) < 0 && errno == EINVAL) lsm_labels_ = false;
     ::close(fd);
   }
-  // pidfds name processes in our pid namespace: use them only when root is that /proc.
+  // pidfds and process_vm_readv name processes in our pid namespace: use them only when
+  // root is that /proc.
   if (root_ == "/proc") {
     const ssize_t n = ::readlink("/proc/self", path, sizeof path - 1);
+    own_proc_ = n > 0 && std::string_view(path, size_t(n)) == std::to_string(::getpid());
     ExecCapture self;
-    pidfd_ids_ = n > 0 && std::string_view(path, size_t(n)) == std::to_string(::getpid()) &&
-                 ids_from_pidfd(::getpid(), &self) && self.uid == ::getuid() &&
+    pidfd_ids_ = own_proc_ && ids_from_pidfd(::getpid(), &self) && self.uid == ::getuid() &&
                  self.euid == ::geteuid();
   }
 }
@@ -204,18 +236,35 @@ Result<std::string> ProcReader::read_file(int32_t pid, const char* name, size_t 
 }
 
 ExecCapture ProcReader::capture_exec(int32_t pid, CgroupResolver* cgroups) const {
-  // exe and cmdline first: they vanish when the process exits (zombie), stat does not.
+  // exe first, then argv: both vanish when the process exits (zombie), stat does not. On our
+  // own /proc, stat comes second because it says where argv lies in memory.
   ExecCapture cap;
   std::string exe;
   if (read_exe(root_, pid, &exe, &cap.exe_deleted) > 0 && !exe.empty()) cap.exe = std::move(exe);
   bool truncated = false;
-  ssize_t rc = 0;
-  auto argv = read_cmdline(root_, pid, limits_, &truncated, &rc);
-  if (!argv.empty()) {
-    cap.argv = std::move(argv);
-    cap.argv_truncated = truncated;
-  }
+  auto take_cmdline = [&] {
+    ssize_t rc = 0;
+    auto argv = read_cmdline(root_, pid, limits_, &truncated, &rc);
+    if (!argv.empty()) {
+      cap.argv = std::move(argv);
+      cap.argv_truncated = truncated;
+    }
+  };
+  if (!own_proc_) take_cmdline();
   Result<Stat> st = read_stat(root_, pid, nullptr);
+  if (own_proc_) {
+    std::optional<std::vector<std::string>> argv;
+    if (st.ok() && st->arg_end > st->arg_start) {
+      argv = read_args_vm(pid, st->arg_start, st->arg_end, limits_, &truncated);
+    }
+    if (argv && !argv->empty()) {
+      argv_from_memory_.fetch_add(1, std::memory_order_relaxed);
+      cap.argv = std::move(*argv);
+      cap.argv_truncated = truncated;
+    } else {
+      take_cmdline();
+    }
+  }
   if (!st.ok()) return cap;
   cap.start_time = st->start_time;
   cap.ppid = st->ppid;

@@ -4,6 +4,7 @@
 // is returned with incomplete = true.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <mutex>
 #include <optional>
@@ -37,12 +38,15 @@ class ProcReader {
   // Raw file text of root/PID/name, up to max_bytes. Error (with errno) when unreadable.
   Result<std::string> read_file(int32_t pid, const char* name, size_t max_bytes = 65536) const;
 
-  // Fast path used by sources right after an exec event: exe link, cmdline, stat, ids and
-  // cgroup, the first two first (they vanish at exit). With pidfd ids and a resolver (owned
+  // Fast path used by sources right after an exec event: exe link, argv, stat, ids and
+  // cgroup, exe and argv first (they vanish at exit). On our own /proc, argv is read from
+  // the process's memory where stat says it lies (cmdline when that fails). With pidfd ids and a resolver (owned
   // by the calling thread), the cgroup path comes from the pidfd's cgroup2 id instead of
   // /proc/PID/cgroup; a resolver miss falls back to the file.
   // Fills what it could; leaves the rest unset.
   ExecCapture capture_exec(int32_t pid, CgroupResolver* cgroups = nullptr) const;
+  // How many captures took argv from process memory rather than cmdline.
+  uint64_t argv_from_memory() const { return argv_from_memory_.load(std::memory_order_relaxed); }
   // Whether capture_exec reads ids through a pidfd rather than /proc/PID/status.
   bool pidfd_ids() const { return pidfd_ids_; }
 
@@ -70,7 +74,9 @@ class ProcReader {
   std::string root_;
   ReadLimits limits_;
   bool lsm_labels_ = true;  // false when attr/current is EINVAL for ourselves
+  bool own_proc_ = false;   // root is the /proc of our pid namespace (pids are ours)
   bool pidfd_ids_ = false;  // capture_exec takes ids from PIDFD_GET_INFO (Linux 6.13+)
+  mutable std::atomic<uint64_t> argv_from_memory_{0};
   mutable std::mutex users_mu_;
   mutable std::unordered_map<uint32_t, std::string> users_;
 };

@@ -63,6 +63,33 @@ TEST(ParseStat, RealLine) {
   EXPECT_EQ(st->start_time, 17957u);
   EXPECT_EQ(st->vsize, 3133440u);
   EXPECT_EQ(st->rss_pages, 365);
+  EXPECT_EQ(st->arg_start, 140720382605961u);
+  EXPECT_EQ(st->arg_end, 140720382605981u);
+}
+
+TEST(ParseStat, ArgAreaIsOptionalAndBothOrNeither) {
+  auto full = parse_stat(make_stat("a"));
+  ASSERT_TRUE(full.ok());
+  EXPECT_EQ(full->arg_start, 480u);
+  EXPECT_EQ(full->arg_end, 490u);
+  struct Case {
+    const char* what;
+    std::string text;
+  } cases[] = {
+      {"cut after 24", make_stat("a", {}, 24)},
+      {"cut after 47", make_stat("a", {}, 47)},
+      {"cut after 48", make_stat("a", {}, 48)},
+      {"end before start", make_stat("a", {{48, "500"}, {49, "400"}})},
+      {"not a number", make_stat("a", {{48, "x"}})},
+      {"hidden (zeros)", make_stat("a", {{48, "0"}, {49, "0"}})},
+  };
+  for (const auto& c : cases) {
+    auto st = parse_stat(c.text);
+    ASSERT_TRUE(st.ok()) << c.what << ": " << st.error().message;
+    EXPECT_EQ(st->arg_start, 0u) << c.what;
+    EXPECT_EQ(st->arg_end, 0u) << c.what;
+    EXPECT_EQ(st->start_time, 4242u) << c.what;
+  }
 }
 
 TEST(ParseStat, CommIsBetweenFirstOpenAndLastClose) {

@@ -457,6 +457,103 @@ TEST(ProcReaderLive, CaptureCgroupFromPidfdIdMatchesCgroupFile) {
   EXPECT_GT(cgroups.rescans() + cgroups.handle_hits(), rescans + hits);
 }
 
+// Starts `argv` (execv, no PATH search).
+pid_t spawn_argv(const std::vector<std::string>& argv) {
+  std::vector<char*> args;
+  for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+  args.push_back(nullptr);
+  const pid_t child = fork();
+  if (child == 0) {
+    execv(args[0], args.data());
+    _exit(127);
+  }
+  return child;
+}
+
+// Waits until /proc shows `child` past its exec (another exe than ours).
+bool wait_exec(const ProcReader& r, pid_t child) {
+  for (int i = 0; i < 2000; ++i) {
+    auto c = r.capture_exec(child);
+    if (c.exe && *c.exe != self_exe()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  return false;
+}
+
+// argv through process_vm_readv (own /proc) must be what /proc/PID/cmdline gives under the
+// same limits: empty args, bytes that need escaping later, and an area over the limits.
+// sh keeps its own argv while it runs sleep (a second command follows, so no exec).
+TEST(ProcReaderLive, CaptureArgvFromMemoryMatchesCmdline) {
+  const std::vector<std::string> head = {"/bin/sh", "-c", "sleep 5; :", "name"};
+  std::vector<std::string> small = head, big = head;
+  for (const char* a : {"", "a b", "\xff\n\"\\", "-x=1"}) small.push_back(a);
+  for (int i = 0; i < 300; ++i) big.push_back(std::string(40, char('a' + i % 26)));
+  for (const auto& argv : {small, big}) {
+    ReadLimits lim;
+    lim.max_args = 64;
+    lim.max_arg_bytes = 1024;
+    ProcReader r("/proc", lim);
+    const pid_t child = spawn_argv(argv);
+    ASSERT_GT(child, 0);
+    const bool execd = wait_exec(r, child);
+    const ExecCapture c = r.capture_exec(child);
+    auto file = r.read_file(child, "cmdline");
+    kill(child, SIGKILL);
+    waitpid(child, nullptr, 0);
+    ASSERT_TRUE(execd);
+    ASSERT_TRUE(file.ok());
+    bool truncated = false;
+    const auto expected = parse_cmdline(*file, lim.max_args, lim.max_arg_bytes, &truncated);
+    ASSERT_TRUE(c.argv.has_value());
+    EXPECT_EQ(*c.argv, expected);
+    const bool is_big = argv.size() > 10;
+    EXPECT_EQ(c.argv_truncated, is_big);
+    if (!is_big) {
+      EXPECT_EQ(*c.argv, argv);
+    }
+    EXPECT_GE(r.argv_from_memory(), 1u);  // the memory path was taken, not only cmdline
+  }
+}
+
+// A process that wrote over its argv area, end NUL included (setproctitle-style), is read
+// the way /proc/PID/cmdline reads it, not as the raw area.
+TEST(ProcReaderLive, CaptureArgvOfARewrittenAreaFallsBackToCmdline) {
+  ProcReader r;
+  auto self = r.read_file(getpid(), "stat");
+  ASSERT_TRUE(self.ok());
+  auto st = parse_stat(*self);
+  ASSERT_TRUE(st.ok());
+  ASSERT_GT(st->arg_end, st->arg_start) << "stat hides the arg area from ourselves?";
+  int ready[2];
+  ASSERT_EQ(pipe(ready), 0);
+  const pid_t child = fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    // Our own copy of the test binary's argv: fill it with 'T', trailing NUL too.
+    char* area = reinterpret_cast<char*>(uintptr_t(st->arg_start));
+    for (uint64_t i = 0; i < st->arg_end - st->arg_start; ++i) area[i] = 'T';
+    if (write(ready[1], "x", 1) != 1) _exit(1);
+    pause();
+    _exit(0);
+  }
+  close(ready[1]);
+  char x = 0;
+  ASSERT_EQ(read(ready[0], &x, 1), 1);
+  close(ready[0]);
+  const uint64_t from_memory = r.argv_from_memory();
+  const ExecCapture c = r.capture_exec(child);
+  auto file = r.read_file(child, "cmdline");
+  kill(child, SIGKILL);
+  waitpid(child, nullptr, 0);
+  ASSERT_TRUE(file.ok());
+  ASSERT_TRUE(c.argv.has_value());
+  bool truncated = false;
+  EXPECT_EQ(*c.argv, parse_cmdline(*file, 256, 4096, &truncated));
+  EXPECT_EQ(r.argv_from_memory(), from_memory);  // refused the raw area
+  ASSERT_FALSE(c.argv->empty());
+  EXPECT_EQ(c.argv->front().substr(0, 4), "TTTT");
+}
+
 TEST(ProcReaderLive, ScanFindsThisProcess) {
   ProcReader r;
   auto all = r.scan();
