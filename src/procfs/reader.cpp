@@ -110,28 +110,42 @@ Result<Stat> read_stat(const std::string& root, int32_t pid, ssize_t* rc_out) {
   return parse_stat(std::string_view(buf, size_t(rc)));
 }
 
+// Room for one argv area read within limits: max_arg_bytes of text plus one NUL per arg,
+// and one byte more that tells us the area was longer.
+class ArgsBuffer {
+ public:
+  explicit ArgsBuffer(const ReadLimits& lim)
+      : lim_(lim), want_(lim.max_arg_bytes + lim.max_args + 1) {
+    if (want_ > sizeof stack_) heap_.resize(want_);
+  }
+  char* data() { return heap_.empty() ? stack_ : heap_.data(); }
+  size_t want() const { return want_; }
+  // argv from the first n bytes; n == want() means the area was longer (truncated).
+  std::vector<std::string> parse(size_t n, bool* truncated) {
+    const bool longer = n >= want_;
+    *truncated = false;
+    auto argv = parse_cmdline(std::string_view(data(), longer ? want_ - 1 : n), lim_.max_args,
+                              lim_.max_arg_bytes, truncated);
+    if (longer) *truncated = true;
+    return argv;
+  }
+
+ private:
+  const ReadLimits& lim_;
+  size_t want_;
+  char stack_[kSmallBuf];
+  std::string heap_;
+};
+
 // cmdline of pid parsed within limits. *rc_out: bytes read or -errno.
 std::vector<std::string> read_cmdline(const std::string& root, int32_t pid, const ReadLimits& lim,
                                       bool* truncated, ssize_t* rc_out) {
-  // Enough for max_arg_bytes of text plus one NUL per arg; one byte more tells us the file
-  // was longer than that.
-  const size_t want = lim.max_arg_bytes + lim.max_args + 1;
-  char stack_buf[kSmallBuf];
-  std::string heap_buf;
-  char* buf = stack_buf;
-  if (want > sizeof stack_buf) {
-    heap_buf.resize(want);
-    buf = heap_buf.data();
-  }
-  const ssize_t rc = read_into(root, pid, "cmdline", buf, want);
+  ArgsBuffer buf(lim);
+  const ssize_t rc = read_into(root, pid, "cmdline", buf.data(), buf.want());
   *rc_out = rc;
   *truncated = false;
   if (rc <= 0) return {};
-  const bool longer = size_t(rc) == want;
-  auto argv = parse_cmdline(std::string_view(buf, size_t(rc) - (longer ? 1 : 0)), lim.max_args,
-                            lim.max_arg_bytes, truncated);
-  if (longer) *truncated = true;
-  return argv;
+  return buf.parse(size_t(rc), truncated);
 }
 
 // argv straight from the process's memory, between stat's arg_start and arg_end: no /proc
@@ -140,28 +154,14 @@ std::vector<std::string> read_cmdline(const std::string& root, int32_t pid, cons
 // argv, setproctitle-style): /proc/PID/cmdline knows how to read that.
 std::optional<std::vector<std::string>> read_args_vm(int32_t pid, uint64_t start, uint64_t end,
                                                      const ReadLimits& lim, bool* truncated) {
-  // As read_cmdline: one byte more than we keep tells us the area was longer.
-  const size_t want = lim.max_arg_bytes + lim.max_args + 1;
-  const uint64_t len = end - start;
-  if (len == 0) return std::nullopt;
-  const bool longer = len >= want;
-  const size_t n = longer ? want : size_t(len);
-  char stack_buf[kSmallBuf];
-  std::string heap_buf;
-  char* buf = stack_buf;
-  if (n > sizeof stack_buf) {
-    heap_buf.resize(n);
-    buf = heap_buf.data();
-  }
-  iovec local{buf, n};
+  if (end <= start) return std::nullopt;
+  ArgsBuffer buf(lim);
+  const size_t n = end - start >= buf.want() ? buf.want() : size_t(end - start);
+  iovec local{buf.data(), n};
   iovec remote{reinterpret_cast<void*>(uintptr_t(start)), n};
   if (::process_vm_readv(pid, &local, 1, &remote, 1, 0) != ssize_t(n)) return std::nullopt;
-  if (!longer && buf[n - 1] != '\0') return std::nullopt;
-  *truncated = false;
-  auto argv = parse_cmdline(std::string_view(buf, n - (longer ? 1 : 0)), lim.max_args,
-                            lim.max_arg_bytes, truncated);
-  if (longer) *truncated = true;
-  return argv;
+  if (n < buf.want() && buf.data()[n - 1] != '\0') return std::nullopt;
+  return buf.parse(n, truncated);
 }
 
 // Reads root/pid/exe into path/deleted. Returns readlink's result (bytes, or -errno).

@@ -10,15 +10,9 @@
 #include <string>
 #include <utility>
 
+#include "sources/netlink/sys_error.h"
+
 namespace procwatch::netlink {
-namespace {
-
-Error sys_error(const char* what) {
-  const int e = errno;
-  return Error{std::string("netlink: ") + what + ": " + std::strerror(e), e};
-}
-
-}  // namespace
 
 RecvBatch::RecvBatch(size_t count, size_t bytes_each)
     : bytes_each_(bytes_each < 64 ? 64 : bytes_each),

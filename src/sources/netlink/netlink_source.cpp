@@ -29,8 +29,8 @@
 namespace procwatch::netlink {
 namespace {
 
-constexpr int kBackoffMs = 50;            // pause after a failing receive or wait
-constexpr uint32_t kNoCpu = 0xffffffffu;  // acks from kernels before 6.x carry cpu = -1
+constexpr int kBackoffMs = 50;               // pause after a failing receive or wait
+constexpr uint32_t kNoCpu = 0xffffffffu;     // acks from kernels before 6.x carry cpu = -1
 constexpr uint32_t kExecMask = 0x00000002u;  // PROC_EVENT_EXEC as a subscription filter bit
 
 }  // namespace

@@ -11,15 +11,9 @@
 #include <string>
 #include <utility>
 
+#include "sources/netlink/sys_error.h"
+
 namespace procwatch::netlink {
-namespace {
-
-Error sys_error(const char* what) {
-  const int e = errno;
-  return Error{std::string("netlink: ") + what + ": " + std::strerror(e), e};
-}
-
-}  // namespace
 
 Result<unsigned> wait_readable(std::initializer_list<int> fds, int64_t timeout_ns) {
   pollfd pfds[8];

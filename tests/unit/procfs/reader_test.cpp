@@ -366,25 +366,37 @@ TEST(ProcReaderLive, OwnProcess) {
   EXPECT_EQ(r.read_start_time(getpid()), p->key.start_time);
 }
 
-// Real, effective ids that differ, read by the pidfd path (Linux 6.13+; this machine runs 6.18
-// as root) and by /proc/PID/status: the two must agree field for field.
-TEST(ProcReaderLive, CaptureIdsMatchStatusForDifferentRealAndEffectiveIds) {
-  ASSERT_EQ(geteuid(), 0u) << "needs root to change ids (CI runs as root)";
+// Forks a child that runs `setup` (async-signal-safe calls only: the test process has
+// threads), tells us it is ready and pauses until killed. Returns its pid, or -1.
+template <class Setup>
+pid_t fork_paused(Setup setup) {
   int ready[2];
-  ASSERT_EQ(pipe(ready), 0);
+  if (pipe(ready) != 0) return -1;
   const pid_t child = fork();
-  ASSERT_GE(child, 0);
   if (child == 0) {
-    // Only async-signal-safe calls: the test process has threads.
-    if (setresgid(65534, 0, 0) != 0 || setresuid(65533, 0, 0) != 0) _exit(1);
-    if (write(ready[1], "x", 1) != 1) _exit(1);
+    if (!setup() || write(ready[1], "x", 1) != 1) _exit(1);
     pause();
     _exit(0);
   }
   close(ready[1]);
   char x = 0;
-  ASSERT_EQ(read(ready[0], &x, 1), 1);
+  const bool ok = child > 0 && read(ready[0], &x, 1) == 1;
   close(ready[0]);
+  if (!ok && child > 0) {
+    kill(child, SIGKILL);
+    waitpid(child, nullptr, 0);
+    return -1;
+  }
+  return child;
+}
+
+// Real, effective ids that differ, read by the pidfd path (Linux 6.13+; this machine runs 6.18
+// as root) and by /proc/PID/status: the two must agree field for field.
+TEST(ProcReaderLive, CaptureIdsMatchStatusForDifferentRealAndEffectiveIds) {
+  ASSERT_EQ(geteuid(), 0u) << "needs root to change ids (CI runs as root)";
+  const pid_t child =
+      fork_paused([] { return setresgid(65534, 0, 0) == 0 && setresuid(65533, 0, 0) == 0; });
+  ASSERT_GT(child, 0);
 
   ProcReader r;
   EXPECT_TRUE(r.pidfd_ids());
@@ -524,22 +536,13 @@ TEST(ProcReaderLive, CaptureArgvOfARewrittenAreaFallsBackToCmdline) {
   auto st = parse_stat(*self);
   ASSERT_TRUE(st.ok());
   ASSERT_GT(st->arg_end, st->arg_start) << "stat hides the arg area from ourselves?";
-  int ready[2];
-  ASSERT_EQ(pipe(ready), 0);
-  const pid_t child = fork();
-  ASSERT_GE(child, 0);
-  if (child == 0) {
+  const pid_t child = fork_paused([&] {
     // Our own copy of the test binary's argv: fill it with 'T', trailing NUL too.
     char* area = reinterpret_cast<char*>(uintptr_t(st->arg_start));
     for (uint64_t i = 0; i < st->arg_end - st->arg_start; ++i) area[i] = 'T';
-    if (write(ready[1], "x", 1) != 1) _exit(1);
-    pause();
-    _exit(0);
-  }
-  close(ready[1]);
-  char x = 0;
-  ASSERT_EQ(read(ready[0], &x, 1), 1);
-  close(ready[0]);
+    return true;
+  });
+  ASSERT_GT(child, 0);
   const uint64_t from_memory = r.argv_from_memory();
   const ExecCapture c = r.capture_exec(child);
   auto file = r.read_file(child, "cmdline");
