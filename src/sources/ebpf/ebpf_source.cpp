@@ -51,6 +51,19 @@ void EbpfSource::stop() {
   loader_.reset();  // detaches the programs
 }
 
+void EbpfSource::flush() {
+  // Counted before the push, so that stats() already counts whatever a consumer can pop;
+  // what the full queue refused is taken back.
+  const size_t n = batch_.size();
+  events_.fetch_add(n, std::memory_order_relaxed);
+  const size_t dropped = queue_->push_batch(batch_);
+  if (dropped) {
+    events_.fetch_sub(dropped, std::memory_order_relaxed);
+    queue_dropped_.fetch_add(dropped, std::memory_order_relaxed);
+  }
+  batch_.clear();
+}
+
 void EbpfSource::on_record(std::span<const std::byte> bytes) {
   ebpf::DecodeOptions dopts;
   dopts.clock_hz = uint64_t(clock_ticks_per_second());
@@ -69,13 +82,7 @@ void EbpfSource::on_record(std::span<const std::byte> bytes) {
     }
   }
   batch_.push_back(std::move(*ev));
-  if (batch_.size() >= kBatch) {
-    size_t n = batch_.size();
-    size_t dropped = queue_->push_batch(batch_);
-    events_.fetch_add(n - dropped, std::memory_order_relaxed);
-    queue_dropped_.fetch_add(dropped, std::memory_order_relaxed);
-    batch_.clear();
-  }
+  if (batch_.size() >= kBatch) flush();
 }
 
 void EbpfSource::check_lost() {
@@ -100,13 +107,7 @@ void EbpfSource::run() {
       check_lost();
       next_lost_check = now + kLostCheckEvery;
     }
-    if (!batch_.empty()) {
-      size_t total = batch_.size();
-      size_t dropped = queue_->push_batch(batch_);
-      events_.fetch_add(total - dropped, std::memory_order_relaxed);
-      queue_dropped_.fetch_add(dropped, std::memory_order_relaxed);
-      batch_.clear();
-    }
+    if (!batch_.empty()) flush();
     if (!n) std::this_thread::sleep_for(std::chrono::milliseconds(kPollMs));
   }
 }

@@ -49,6 +49,7 @@ class EbpfSource : public EventSource {
  private:
   void run();
   void on_record(std::span<const std::byte> bytes);
+  void flush();  // pushes batch_ to the queue
   void check_lost();
 
   EbpfOptions opts_;
