@@ -8,6 +8,7 @@ import os
 import random
 import shutil
 import signal
+import socket
 import string
 import subprocess
 import sys
@@ -15,12 +16,26 @@ import tempfile
 import threading
 import time
 import unittest
+import urllib.request
 
 PROCWATCH = os.environ.get("PROCWATCH", "build/procwatch")
 
 
 def unique(prefix):
     return prefix + "-" + "".join(random.choice(string.ascii_lowercase) for _ in range(6))
+
+
+def free_port():
+    """A TCP port on 127.0.0.1 that was free a moment ago."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def http_get(url, timeout=3):
+    """(status, Content-Type, body text) of a GET."""
+    with urllib.request.urlopen(url, timeout=timeout) as r:
+        return r.status, r.headers.get("Content-Type", ""), r.read().decode()
 
 
 def cgroup2_root():

@@ -7,14 +7,12 @@ procwatch_cpu_hog for a busy loop and `promtool check metrics` on the whole /met
 import json
 import os
 import re
-import socket
 import subprocess
 import sys
 import tempfile
 import threading
 import time
 import unittest
-import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import pwtest  # noqa: E402
@@ -22,15 +20,8 @@ import pwtest  # noqa: E402
 PROCWATCH = pwtest.PROCWATCH
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def get(url, timeout=5):
-    with urllib.request.urlopen(url, timeout=timeout) as r:
-        return r.read().decode()
+    return pwtest.http_get(url, timeout)[2]
 
 
 def metric(text, name, labels):
@@ -62,7 +53,7 @@ cpu:
   exempt:
     names: ["cc1plus", "cc1", "ld", "*clang*", "python3*"]
 """ % cls.name)
-        cls.port = free_port()
+        cls.port = pwtest.free_port()
         cls.base = "http://127.0.0.1:%d" % cls.port
         cls.serve = subprocess.Popen(
             [PROCWATCH, "serve", "--config", cls.config, "--cpu-interval", "1s",
@@ -221,7 +212,7 @@ cpu:
             f.write("rules:\n  - name: x\n    match: {name: x}\n    count: '5:1'\n")
         try:
             r = subprocess.run([PROCWATCH, "serve", "--config", f.name, "--web.listen-address",
-                                "127.0.0.1:%d" % free_port()],
+                                "127.0.0.1:%d" % pwtest.free_port()],
                                capture_output=True, text=True, timeout=30)
             self.assertEqual(r.returncode, 2)
             self.assertRegex(r.stderr, r"^procwatch: %s:4:\d+: " % re.escape(f.name))

@@ -8,28 +8,15 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import tempfile
 import time
 import unittest
 import urllib.parse
-import urllib.request
 
-from pwtest import PROCWATCH, TempBin, main, unique
+from pwtest import PROCWATCH, TempBin, free_port, http_get, main, unique
 
 PROMETHEUS = "/usr/bin/prometheus"
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def http_get(url, timeout=3):
-    with urllib.request.urlopen(url, timeout=timeout) as r:
-        return r.status, r.headers.get("Content-Type", ""), r.read().decode()
 
 
 def wait_until(fn, timeout, step=0.2):

@@ -1,7 +1,5 @@
 #include "sampling/rule_monitor.h"
 
-#include <filesystem>
-#include <fstream>
 #include <sstream>
 
 #include <gtest/gtest.h>
@@ -9,11 +7,11 @@
 #include <prometheus/text_serializer.h>
 
 #include "rules/config.h"
+#include "temp_proc_tree.h"
 
 namespace procwatch::sampling {
 namespace {
 
-namespace fs = std::filesystem;
 using namespace std::chrono_literals;
 const std::string kBasic = std::string(PROCWATCH_FIXTURES) + "/proc/basic";
 
@@ -165,29 +163,7 @@ TEST(RuleMonitor, ABlipShorterThanForNeverFlips) {
   EXPECT_TRUE(h.logs.empty());
 }
 
-class MonitorTree : public ::testing::Test {
- protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() / ("rule-monitor-test-" + std::to_string(::getpid()) + "-" + ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
-    fs::copy(kBasic, dir_, fs::copy_options::recursive | fs::copy_options::copy_symlinks);
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-  void set_utime(int32_t pid, uint64_t utime) {
-    fs::path p = dir_ / std::to_string(pid) / "stat";
-    std::ifstream in(p);
-    std::string text((std::istreambuf_iterator<char>(in)), {});
-    size_t close = text.rfind(')');
-    std::istringstream rest(text.substr(close + 2));
-    std::vector<std::string> f(3);
-    for (std::string w; rest >> w;) f.push_back(w);
-    f[14] = std::to_string(utime);
-    std::string out = text.substr(0, close + 1);
-    for (size_t i = 3; i < f.size(); ++i) out += " " + f[i];
-    std::ofstream(p, std::ios::trunc) << out << "\n";
-  }
-  fs::path dir_;
-};
+class MonitorTree : public TempProcTree {};
 
 TEST_F(MonitorTree, CpuHogIsSampledOnTheCpuIntervalAndKeptBetweenSamples) {
   Harness h(dir_.string(), "cpu:\n  max_percent: 50\n  window: 30s\n");
@@ -197,7 +173,7 @@ TEST_F(MonitorTree, CpuHogIsSampledOnTheCpuIntervalAndKeptBetweenSamples) {
   ASSERT_TRUE(h.tick(t0, false, named));
   EXPECT_TRUE(h.result("cpu").ok);
 
-  set_utime(1100, 7 + 600);  // 6 s of CPU in the next 5 s: 120 %
+  set_stat(1100, 7 + 600);  // 6 s of CPU in the next 5 s: 120 %
   h.uptime = 1005.0;
   ASSERT_TRUE(h.tick(t0 + 1s, true, named));  // event-driven: cached numbers, no hog yet
   EXPECT_TRUE(h.result("cpu").ok);

@@ -14,6 +14,8 @@
 
 #include <gtest/gtest.h>
 
+#include "temp_proc_tree.h"
+
 namespace procwatch::sampling {
 namespace {
 
@@ -152,36 +154,7 @@ TEST(Sampler, WithoutNamingTreesStayEmpty) {
   EXPECT_EQ(m.at(1022).parent_name, "sshd");  // from the scan's own comms
 }
 
-// A temp copy of the fixture tree whose stat we rewrite between samples.
-class TempTree : public ::testing::Test {
- protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() /
-           ("sampling-test-" + std::to_string(::getpid()) + "-" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
-    fs::copy(kBasic, dir_, fs::copy_options::recursive | fs::copy_options::copy_symlinks);
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-
-  // Sets utime (field 14) and optionally the start time (field 22) of pid.
-  void set_stat(int32_t pid, uint64_t utime, uint64_t start = 0) {
-    fs::path p = dir_ / std::to_string(pid) / "stat";
-    std::ifstream in(p);
-    std::string text((std::istreambuf_iterator<char>(in)), {});
-    size_t close = text.rfind(')');
-    std::istringstream rest(text.substr(close + 2));
-    std::vector<std::string> f(3);
-    for (std::string w; rest >> w;) f.push_back(w);
-    f[14] = std::to_string(utime);
-    if (start != 0) f[22] = std::to_string(start);
-    std::string out = text.substr(0, close + 1);
-    for (size_t i = 3; i < f.size(); ++i) out += " " + f[i];
-    std::ofstream(p, std::ios::trunc) << out << "\n";
-  }
-
-  fs::path dir_;
-};
+class TempTree : public TempProcTree {};
 
 TEST_F(TempTree, CpuPercentOverTheWindowFromTickDeltas) {
   procfs::ProcReader reader(dir_.string());
