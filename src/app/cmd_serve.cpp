@@ -1,5 +1,8 @@
 // `procwatch serve`: Prometheus exporter. The engine thread feeds TreeMetrics and publishes an
-// immutable snapshot every kPublishEvery; HTTP threads only read the last snapshot.
+// immutable snapshot every kPublishEvery; HTTP threads only read the last snapshot. The listener
+// opens only once the source is attached and the initial /proc scan is in the table, so the
+// first scrape already counts every launch after it. SIGHUP re-reads the rules and reopens the
+// events log on the engine thread; nothing in the table or the counters is reset.
 #include <atomic>
 #include <cerrno>
 #include <chrono>
@@ -12,8 +15,11 @@
 
 #include "app/commands.h"
 #include "app/live_capture.h"
+#include "app/sd_notify.h"
 #include "core/clock.h"
+#include "core/text.h"
 #include "engine/engine.h"
+#include "export/event_log.h"
 #include "export/http_server.h"
 #include "export/metrics_collector.h"
 #include "export/tree_metrics.h"
@@ -36,6 +42,48 @@ std::string landing_page(const std::string& source) {
          "<ul><li><a href=\"/metrics\">/metrics</a></li>"
          "<li><a href=\"/-/healthy\">/-/healthy</a></li></ul>\n</body></html>\n";
 }
+
+// "http://0.0.0.0:9501/metrics" for ":9501"; the bound port replaces a requested port 0.
+std::string metrics_url(const std::string& listen_address, int port) {
+  std::string host = listen_address.substr(0, listen_address.rfind(':'));
+  if (host.empty()) host = "0.0.0.0";
+  return "http://" + host + ":" + std::to_string(port) + "/metrics";
+}
+
+// What the daemon itself reports beside the collector's series; written by the engine thread,
+// read at scrape time.
+struct DaemonState {
+  std::atomic<bool> reload_ok{true};
+  std::atomic<double> reload_ok_at_s{0};
+  const output::EventLog* events_log = nullptr;
+
+  std::vector<prometheus::MetricFamily> families() const {
+    using prometheus::MetricType;
+    std::vector<prometheus::MetricFamily> f;
+    f.push_back(metrics::family("procwatch_config_last_reload_successful",
+                                "1 when the last configuration load (start or SIGHUP) worked.",
+                                MetricType::Gauge));
+    metrics::add(f.back(), {}).gauge.value = reload_ok ? 1 : 0;
+    f.push_back(metrics::family("procwatch_config_last_reload_success_timestamp_seconds",
+                                "When the configuration was last loaded successfully.",
+                                MetricType::Gauge));
+    metrics::add(f.back(), {}).gauge.value = reload_ok_at_s;
+    if (events_log != nullptr) {
+      f.push_back(metrics::family("procwatch_events_log_written_total",
+                                  "Event lines written to the --events-log file.",
+                                  MetricType::Counter));
+      metrics::add(f.back(), {}).counter.value = double(events_log->written());
+      f.push_back(metrics::family("procwatch_events_log_dropped_total",
+                                  "Event lines the --events-log file could not take (disk full, "
+                                  "I/O error); capture went on.",
+                                  MetricType::Counter));
+      metrics::add(f.back(), {}).counter.value = double(events_log->dropped());
+    }
+    return f;
+  }
+};
+
+double realtime_s() { return double(realtime_ns()) / 1e9; }
 
 }  // namespace
 
@@ -63,41 +111,25 @@ int run_serve(const ServeOptions& opts) {
     }
     rules_config = std::move(*loaded);
   }
-  // Set once on this thread before the engine runs; HTTP threads read it.
-  std::unique_ptr<sampling::RuleMonitor> rule_monitor_owner;
-  std::atomic<const sampling::RuleMonitor*> rule_monitor{nullptr};
+  DaemonState daemon;
+  daemon.reload_ok_at_s = realtime_s();
+
+  std::unique_ptr<output::EventLog> events_log;
+  if (!opts.events_log.empty()) {
+    auto opened = output::EventLog::open(opts.events_log);
+    if (!opened) {
+      std::fprintf(stderr, "procwatch: --events-log: %s\n", opened.error().message.c_str());
+      return kExitUsage;
+    }
+    events_log = std::move(*opened);
+    daemon.events_log = events_log.get();
+  }
 
   metrics::CollectorOptions copts;
   copts.prom_cnproc = opts.prom_cnproc;
   copts.version = PROCWATCH_VERSION;
   copts.proc_root = opts.common.procfs_root;
   metrics::MetricsCollector collector(copts);
-  std::atomic<const char*> source_name{"none"};
-
-  // HTTP first: a busy port must fail before anything else is said or started.
-  http::Server server;
-  server.handle("/metrics", [&](const http::Request&) {
-    std::vector<prometheus::MetricFamily> rules;
-    if (const auto* m = rule_monitor.load()) rules = m->families();
-    return http::Response{200, metrics::kTextContentType, collector.exposition(rules)};
-  });
-  if (rules_config) {
-    server.handle("/api/v1/rules", [&](const http::Request&) {
-      const auto* m = rule_monitor.load();
-      if (m == nullptr) return http::Response{503, "text/plain; charset=utf-8", "starting\n"};
-      return http::Response{200, "application/json", m->json() + "\n"};
-    });
-  }
-  server.handle("/", [&](const http::Request&) {
-    return http::Response{200, "text/html; charset=utf-8", landing_page(source_name.load())};
-  });
-  server.handle("/-/healthy", [](const http::Request&) {
-    return http::Response{200, "text/plain; charset=utf-8", "procwatch is healthy.\n"};
-  });
-  if (auto started = server.start(opts.listen_address); !started) {
-    std::fprintf(stderr, "procwatch: %s\n", started.error().message.c_str());
-    return kExitUsage;
-  }
 
   TreeNamer namer;
   procfs::ProcReader reader(opts.common.procfs_root);
@@ -110,31 +142,29 @@ int run_serve(const ServeOptions& opts) {
   metrics::TreeMetrics tree_metrics(topts);
   engine.add_listener(
       [&](const output::EventRecord& r) { tree_metrics.observe(r, monotonic_ns()); });
+  if (events_log) engine.add_listener([&](const output::EventRecord& r) { events_log->append(r); });
 
-  if (auto rc = live.start()) {
-    server.stop();
-    return *rc;
-  }
+  if (auto rc = live.start()) return *rc;
   const std::string source_str = live.source_name();
-  source_name = source_str.c_str();
 
+  // Owned and ticked by the engine thread; HTTP threads call families()/json(), which copy the
+  // published results under the monitor's own mutex.
+  std::unique_ptr<sampling::RuleMonitor> rule_monitor;
   uint64_t events_seen = 0;
   auto rules_tick = [&](const Engine& e) {
-    if (!rule_monitor_owner) return;
+    if (!rule_monitor) return;
     uint64_t total = 0;
     for (uint64_t n : e.stats().events) total += n;
     const bool arrived = total != events_seen;
     events_seen = total;
-    rule_monitor_owner->tick([&e] { return e.table().snapshot(); }, arrived,
-                             rules::SteadyClock::now());
+    rule_monitor->tick([&e] { return e.table().snapshot(); }, arrived, rules::SteadyClock::now());
   };
   if (rules_config) {
     sampling::RuleMonitorOptions ropts;
     ropts.cpu_interval = *cpu_interval;
-    rule_monitor_owner =
+    rule_monitor =
         std::make_unique<sampling::RuleMonitor>(std::move(*rules_config), reader, ropts);
     rules_tick(engine);
-    rule_monitor = rule_monitor_owner.get();
   }
 
   uint64_t last_publish = 0;
@@ -151,13 +181,87 @@ int run_serve(const ServeOptions& opts) {
     last_publish = now;
   };
   publish(engine);
+
+  http::Server server;
+  server.handle("/metrics", [&](const http::Request&) {
+    std::vector<prometheus::MetricFamily> extra = daemon.families();
+    if (rule_monitor) {
+      auto rules = rule_monitor->families();
+      extra.insert(extra.end(), std::make_move_iterator(rules.begin()),
+                   std::make_move_iterator(rules.end()));
+    }
+    return http::Response{200, metrics::kTextContentType, collector.exposition(extra)};
+  });
+  if (rule_monitor) {
+    server.handle("/api/v1/rules", [&](const http::Request&) {
+      return http::Response{200, "application/json", rule_monitor->json() + "\n"};
+    });
+  }
+  server.handle("/", [&](const http::Request&) {
+    return http::Response{200, "text/html; charset=utf-8", landing_page(source_str)};
+  });
+  server.handle("/-/healthy", [](const http::Request&) {
+    return http::Response{200, "text/plain; charset=utf-8", "procwatch is healthy.\n"};
+  });
+  if (auto started = server.start(opts.listen_address); !started) {
+    std::fprintf(stderr, "procwatch: %s\n", started.error().message.c_str());
+    live.stop();
+    return kExitUsage;
+  }
+  std::fprintf(stderr, "procwatch: serving %s (source %s)\n",
+               escape_control(metrics_url(opts.listen_address, server.port())).c_str(),
+               source_str.c_str());
+  std::fflush(stderr);
+
+  SystemdNotifier notifier;
+  auto status = [&](const Engine& e) {
+    return "source " + source_str + ", " + std::to_string(e.table().size()) +
+           " processes tracked, " + std::to_string(e.stats().lost) + " events lost";
+  };
+  notifier.ready(status(engine));
+
+  std::atomic<bool> reload_requested{false};
+  live.on_sighup([&] { reload_requested = true; });
+  auto reload = [&](const Engine& e) {
+    notifier.reloading();
+    bool ok = true;
+    if (events_log) {
+      if (auto r = events_log->reopen(); !r)
+        std::fprintf(stderr, "procwatch: reload: %s; still writing the previous file\n",
+                     r.error().message.c_str());
+    }
+    if (rule_monitor) {
+      auto loaded = rules::load_config(opts.rules_config);
+      if (loaded) {
+        rule_monitor->reload(std::move(*loaded));
+      } else {
+        ok = false;
+        std::fprintf(stderr, "procwatch: reload failed, keeping the previous rules: %s\n",
+                     loaded.error().message.c_str());
+      }
+    }
+    daemon.reload_ok = ok;
+    if (ok) {
+      daemon.reload_ok_at_s = realtime_s();
+      std::fprintf(stderr, "procwatch: reloaded%s\n",
+                   rule_monitor ? (" " + escape_control(opts.rules_config)).c_str() : "");
+    }
+    std::fflush(stderr);
+    notifier.ready(status(e));
+  };
+
   // Engine::run calls the hook after every batch, and at least every 200 ms when idle.
   engine.set_batch_hook([&](const Engine& e) {
+    if (reload_requested.exchange(false)) reload(e);
+    if (events_log) events_log->flush();
     rules_tick(e);
-    if (monotonic_ns() - last_publish >= kPublishEveryNs) publish(e);
+    const uint64_t now = monotonic_ns();
+    if (now - last_publish >= kPublishEveryNs) publish(e);
+    notifier.tick(now, [&] { return status(e); });
   });
 
   live.run();
+  notifier.stopping();
   server.stop();
   return kExitOk;
 }

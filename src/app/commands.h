@@ -28,6 +28,7 @@ struct ServeOptions {
   bool prom_cnproc = false;
   std::string rules_config;        // --config: evaluate these rules; empty = none
   std::string cpu_interval = "5s";  // --cpu-interval: re-read CPU/memory for the rules
+  std::string events_log;           // --events-log: JSON lines to this file, "-" = stdout
 };
 int run_serve(const ServeOptions& opts);
 

@@ -42,7 +42,7 @@ void LiveCapture::stop() {
 
 void LiveCapture::run() {
   {
-    StopSignalWaiter waiter([this](int) { stop(); });
+    StopSignalWaiter waiter([this](int) { stop(); }, on_hup_);
     engine_.run(queue_);
     stop();
   }

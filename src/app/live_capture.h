@@ -4,6 +4,7 @@
 #pragma once
 
 #include <atomic>
+#include <functional>
 #include <optional>
 #include <string>
 
@@ -30,6 +31,9 @@ class LiveCapture {
   // Runs the engine until stopped, then prints a loss summary to stderr if anything was lost.
   void run();
   void stop();
+  // Called on the signal thread at each SIGHUP while run() runs (keep it short: set a flag).
+  // Without one, SIGHUP stops the capture like SIGTERM.
+  void on_sighup(std::function<void()> handler) { on_hup_ = std::move(handler); }
   const std::string& source_name() const { return source_name_; }
 
  private:
@@ -39,6 +43,7 @@ class LiveCapture {
   EventQueue queue_{1 << 18};
   std::unique_ptr<EventSource> source_;
   std::string source_name_;
+  std::function<void()> on_hup_;
   std::atomic<bool> stopping_{false};
 };
 

@@ -75,10 +75,14 @@ int main(int argc, char** argv) {
   serve->add_flag("--metrics.prom-cnproc", serve_opts.prom_cnproc,
                   "Also expose prom-cnproc's process{state,tree} and process_seconds{tree}");
   serve->add_option("--config", serve_opts.rules_config,
-                    "Rule config: evaluate its rules, export procwatch_rule_* and /api/v1/rules");
+                    "Rule config: evaluate its rules, export procwatch_rule_* and /api/v1/rules; "
+                    "re-read on SIGHUP");
   serve->add_option("--cpu-interval", serve_opts.cpu_interval,
                     "How often the rules re-read CPU and memory from /proc (e.g. 5s)")
       ->capture_default_str();
+  serve->add_option("--events-log", serve_opts.events_log,
+                    "Also write every event as a JSON line (as trace --json) to FILE, '-' for "
+                    "stdout; reopened on SIGHUP");
   add_source_options(serve, serve_opts.common);
   add_procfs_option(serve, serve_opts.common);
 

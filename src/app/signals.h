@@ -1,5 +1,5 @@
-// Stop requests from SIGINT/SIGTERM. Call block_stop_signals() first thing in main (before any
-// thread starts) so only the waiter thread receives them.
+// SIGINT/SIGTERM (stop) and SIGHUP (reload) for the whole process. Call block_stop_signals()
+// first thing in main (before any thread starts) so only the waiter thread receives them.
 #pragma once
 
 #include <atomic>
@@ -10,11 +10,12 @@ namespace procwatch::app {
 
 void block_stop_signals();
 
-// Waits for SIGINT/SIGTERM in its own thread and calls on_stop once. The destructor stops
-// waiting (without calling on_stop) if no signal came.
+// Waits for SIGINT/SIGTERM in its own thread and calls on_stop once. SIGHUP calls on_hup each
+// time it arrives, or counts as a stop when on_hup is empty (a hung-up terminal ends `trace`).
+// The destructor stops waiting (without calling on_stop) if no signal came.
 class StopSignalWaiter {
  public:
-  explicit StopSignalWaiter(std::function<void(int)> on_stop);
+  explicit StopSignalWaiter(std::function<void(int)> on_stop, std::function<void()> on_hup = {});
   ~StopSignalWaiter();
   StopSignalWaiter(const StopSignalWaiter&) = delete;
   StopSignalWaiter& operator=(const StopSignalWaiter&) = delete;

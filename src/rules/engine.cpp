@@ -24,6 +24,15 @@ Status overall_status(const std::vector<RuleResult>& results) {
 RuleEngine::RuleEngine(Config config)
     : config_(std::move(config)), states_(config_.rules.size()) {}
 
+void RuleEngine::adopt_states(const RuleEngine& old) {
+  for (size_t i = 0; i < config_.rules.size(); ++i) {
+    for (size_t j = 0; j < old.config_.rules.size(); ++j) {
+      if (old.config_.rules[j].name == config_.rules[i].name) states_[i] = old.states_[j];
+    }
+  }
+  if (config_.cpu && old.config_.cpu) cpu_state_ = old.cpu_state_;
+}
+
 namespace {
 
 std::string processes(int64_t n) {

@@ -60,6 +60,9 @@ class RuleEngine {
   // Results in config order, the CPU result ("cpu") last when configured.
   std::vector<RuleResult> evaluate(const std::vector<ProcSample>& snapshot, TimePoint now);
   const Config& config() const { return config_; }
+  // Keeps `old`'s `for` timers and violation counters for rules of the same name (and for the
+  // cpu section), so a config reload does not reset procwatch_rule_violations_total.
+  void adopt_states(const RuleEngine& old);
 
  private:
   struct State {

@@ -48,6 +48,15 @@ RuleMonitor::RuleMonitor(rules::Config config, const procfs::ProcReader& reader,
   if (!options_.log) options_.log = log_to_stderr;
 }
 
+void RuleMonitor::reload(rules::Config config) {
+  sampler_.set_cpu_window(sampler_options(config, options_.sampler).cpu_window);
+  rules::RuleEngine next(std::move(config));
+  next.adopt_states(engine_);
+  engine_ = std::move(next);
+  last_eval_.reset();
+  last_cpu_.reset();
+}
+
 std::vector<rules::ProcSample> RuleMonitor::cached_samples(std::vector<ProcInfo> infos,
                                                            rules::TimePoint now) const {
   std::unordered_map<int32_t, std::pair<uint64_t, std::string>> comm_of;

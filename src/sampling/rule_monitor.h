@@ -41,6 +41,10 @@ class RuleMonitor {
   bool tick(const std::function<std::vector<ProcInfo>()>& infos, bool events_arrived,
             rules::TimePoint now);
 
+  // Engine thread: evaluate `config` from now on (SIGHUP). Rules that keep their name keep
+  // their `for` timers and violation counters; the next tick() evaluates at once.
+  void reload(rules::Config config);
+
   // procwatch_rule_ok, procwatch_rule_processes, procwatch_rule_violations_total and
   // procwatch_cpu_hog, built at scrape time from the published results (serialized for /metrics
   // together with the MetricsCollector's families by prometheus-cpp's TextSerializer).

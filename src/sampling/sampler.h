@@ -69,6 +69,8 @@ class Sampler {
   // unreadable or whose start time differs (pid reused) is left out.
   std::vector<rules::ProcSample> sample(std::vector<ProcInfo> infos);
 
+  // The window of the windowed CPU percentage (a config reload may change it).
+  void set_cpu_window(std::chrono::milliseconds window) { options_.cpu_window = window; }
   // Seconds since boot as this sampler sees it.
   double uptime_s() const;
   // Number of (pid, start) histories kept (bounded by live processes).

@@ -105,6 +105,33 @@ TEST(Engine, ForHidesTransientViolations) {
   EXPECT_EQ(r[0].violations_total, 2u);
 }
 
+TEST(Engine, ReloadKeepsStateOfRulesThatKeepTheirName) {
+  RuleEngine old(cfg("rules:\n  - name: tor\n    match: {name: tor}\n    count: \"1:1\"\n"
+                     "    for: 0s\n  - name: gone\n    match: {name: x}\n    count: \"1:\"\n"
+                     "    for: 0s\n"));
+  std::vector<ProcSample> two = {Proc(10, "tor"), Proc(11, "tor")};
+  old.evaluate(two, at(0));
+  old.evaluate({Proc(10, "tor")}, at(0.5));
+  auto r = old.evaluate(two, at(0.7));
+  ASSERT_EQ(r[0].violations_total, 2u);
+  ASSERT_EQ(r[1].violations_total, 1u);
+
+  // The new config renames nothing for tor, drops "gone" and adds "new" before tor.
+  RuleEngine next(cfg("rules:\n  - name: new\n    match: {name: y}\n    count: \"1:\"\n"
+                      "    for: 0s\n  - name: tor\n    match: {name: tor}\n"
+                      "    count: \"1:1\"\n    for: 0s\n"));
+  next.adopt_states(old);
+  r = next.evaluate(two, at(1));
+  ASSERT_EQ(r.size(), 2u);
+  EXPECT_EQ(r[0].rule, "new");
+  EXPECT_EQ(r[0].violations_total, 1u) << "a new rule starts from its first violation";
+  EXPECT_EQ(r[1].rule, "tor");
+  EXPECT_EQ(r[1].violations_total, 2u) << "kept, and the same violation is not counted again";
+  r = next.evaluate({Proc(10, "tor")}, at(2));
+  r = next.evaluate(two, at(3));
+  EXPECT_EQ(r[1].violations_total, 3u);
+}
+
 TEST(Engine, ShortBlipNeverReported) {
   RuleEngine e(cfg("rules:\n  - name: d\n    match: {name: d}\n    count: \"1:1\"\n    for: 500ms\n"));
   std::vector<ProcSample> ok = {Proc(1, "d")};
