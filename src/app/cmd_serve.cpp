@@ -111,6 +111,11 @@ int run_serve(const ServeOptions& opts) {
     }
     rules_config = std::move(*loaded);
   }
+  // The listener opens only once capture is live, but a busy port is said before anything starts.
+  if (auto ok = http::check_listen_address(opts.listen_address); !ok) {
+    std::fprintf(stderr, "procwatch: %s\n", ok.error().message.c_str());
+    return kExitUsage;
+  }
   DaemonState daemon;
   daemon.reload_ok_at_s = realtime_s();
 

@@ -79,6 +79,23 @@ Result<std::string> civetweb_listening_ports(std::string_view addr) {
   return std::string(addr);
 }
 
+namespace {
+Error listen_error(const std::string& listen_address, int err, const char* fallback) {
+  return make_error("cannot listen on " + listen_address + ": " +
+                        (err ? std::strerror(err) : fallback),
+                    err);
+}
+}  // namespace
+
+Result<bool> check_listen_address(const std::string& listen_address) {
+  auto ports = civetweb_listening_ports(listen_address);
+  if (!ports) return ports.error();
+  const size_t colon = listen_address.rfind(':');
+  const int err = bind_errno(listen_address.substr(0, colon), listen_address.substr(colon + 1));
+  if (err) return listen_error(listen_address, err, "");
+  return true;
+}
+
 Server::~Server() { stop(); }
 
 void Server::handle(std::string path, Handler handler) {
@@ -108,8 +125,7 @@ Result<bool> Server::start(const std::string& listen_address, int threads) {
   if (!ctx_) {
     const size_t colon = listen_address.rfind(':');
     const int err = bind_errno(listen_address.substr(0, colon), listen_address.substr(colon + 1));
-    std::string why = err ? std::strerror(err) : text[0] ? text : "CivetWeb did not start";
-    return make_error("cannot listen on " + listen_address + ": " + why, err);
+    return listen_error(listen_address, err, text[0] ? text : "CivetWeb did not start");
   }
   // One catch-all handler: exact-path lookup here keeps CivetWeb's prefix matching out of it.
   mg_set_request_handler(ctx_, "/", &Server::dispatch, this);

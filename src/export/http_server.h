@@ -34,6 +34,10 @@ using Handler = std::function<Response(const Request&)>;
 // addresses), "127.0.0.1:9501" unchanged, "[::1]:9501" unchanged. Error for anything else.
 Result<std::string> civetweb_listening_ports(std::string_view listen_address);
 
+// Whether start() could bind listen_address now (a test bind, closed at once): lets a daemon
+// report a bad or busy address before it starts anything else. Same messages as start().
+Result<bool> check_listen_address(const std::string& listen_address);
+
 class Server {
  public:
   Server() = default;

@@ -38,6 +38,49 @@ def http_get(url, timeout=3):
         return r.status, r.headers.get("Content-Type", ""), r.read().decode()
 
 
+def samples(text, name):
+    """[(labels dict, value)] of every sample of metric `name` in a Prometheus exposition."""
+    import re
+    out = []
+    for line in text.splitlines():
+        if not line.startswith(name):
+            continue
+        m = re.match(r"^%s(\{(.*)\})? (\S+)$" % re.escape(name), line)
+        if m is None:
+            continue
+        labels = dict(re.findall(r'(\w+)="((?:[^"\\]|\\.)*)"', m.group(2) or ""))
+        out.append((labels, float(m.group(3))))
+    return out
+
+
+def wait_until(fn, timeout, step=0.2):
+    """fn() until it returns something truthy or the timeout passes; the last value."""
+    deadline = time.time() + timeout
+    value = None
+    while time.time() < deadline:
+        try:
+            value = fn()
+        except OSError:
+            value = None
+        if value:
+            return value
+        time.sleep(step)
+    return value
+
+
+def stop(proc, sig=signal.SIGTERM, timeout=15):
+    """Signal a process we started and reap it; SIGKILL if it does not stop in time."""
+    if proc.poll() is None:
+        proc.send_signal(sig)
+        try:
+            return proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=5)
+            return None
+    return proc.returncode
+
+
 def cgroup2_root():
     """Mount point of the cgroup v2 hierarchy (/sys/fs/cgroup or .../unified on hybrid)."""
     with open("/proc/self/mountinfo") as f:

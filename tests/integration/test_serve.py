@@ -14,37 +14,9 @@ import time
 import unittest
 import urllib.parse
 
-from pwtest import PROCWATCH, TempBin, free_port, http_get, main, unique
+from pwtest import PROCWATCH, TempBin, free_port, http_get, main, stop, unique, wait_until
 
 PROMETHEUS = "/usr/bin/prometheus"
-
-
-def wait_until(fn, timeout, step=0.2):
-    """fn() until it returns something truthy or the timeout passes; the last value."""
-    deadline = time.time() + timeout
-    value = None
-    while time.time() < deadline:
-        try:
-            value = fn()
-        except OSError:
-            value = None
-        if value:
-            return value
-        time.sleep(step)
-    return value
-
-
-def stop(proc, sig=signal.SIGTERM, timeout=15):
-    """Signal a process we started and reap it; SIGKILL if it does not stop in time."""
-    if proc.poll() is None:
-        proc.send_signal(sig)
-        try:
-            return proc.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=5)
-            return None
-    return proc.returncode
 
 
 class ServeTest(unittest.TestCase):
