@@ -15,6 +15,7 @@
 
 #include "app/commands.h"
 #include "app/live_capture.h"
+#include "app/redaction.h"
 #include "app/sd_notify.h"
 #include "core/clock.h"
 #include "core/text.h"
@@ -109,6 +110,7 @@ int run_serve(const ServeOptions& opts) {
       std::fprintf(stderr, "procwatch: %s\n", loaded.error().message.c_str());
       return kExitUsage;
     }
+    if (!apply_redaction(*loaded)) return kExitUsage;
     rules_config = std::move(*loaded);
   }
   // The listener opens only once capture is live, but a busy port is said before anything starts.
@@ -237,12 +239,14 @@ int run_serve(const ServeOptions& opts) {
     }
     if (rule_monitor) {
       auto loaded = rules::load_config(opts.rules_config);
-      if (loaded) {
+      if (loaded && apply_redaction(*loaded)) {
         rule_monitor->reload(std::move(*loaded));
-      } else {
+      } else if (!loaded) {
         ok = false;
         std::fprintf(stderr, "procwatch: reload failed, keeping the previous rules: %s\n",
                      loaded.error().message.c_str());
+      } else {
+        ok = false;
       }
     }
     daemon.reload_ok = ok;

@@ -8,6 +8,7 @@
 
 #include "app/commands.h"
 #include "app/live_capture.h"
+#include "app/redaction.h"
 #include "engine/engine.h"
 #include "export/event_format.h"
 #include "naming/tree_namer.h"
@@ -22,6 +23,7 @@ bool want_color(const std::string& mode) {
 }
 
 int run_trace(const CommonOptions& opts) {
+  if (auto rc = load_redaction(opts.config)) return *rc;
   procfs::ProcReader reader(opts.procfs_root);
   TreeNamer namer;
   Engine engine(reader, tree_name_fn(namer));

@@ -4,6 +4,7 @@
 
 #include "app/commands.h"
 #include "app/live_capture.h"
+#include "app/redaction.h"
 #include "engine/engine.h"
 #include "export/event_format.h"
 #include "naming/tree_namer.h"
@@ -11,6 +12,7 @@
 namespace procwatch::app {
 
 int run_tree(const CommonOptions& opts) {
+  if (auto rc = load_redaction(opts.config)) return *rc;
   procfs::ProcReader reader(opts.procfs_root);
   if (reader.list_pids().empty()) {
     std::fprintf(stderr, "procwatch: no processes found under %s (is it a /proc tree?)\n",

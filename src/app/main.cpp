@@ -26,6 +26,12 @@ void add_source_options(CLI::App* cmd, CommonOptions& o) {
       ->capture_default_str();
 }
 
+void add_redact_config_option(CLI::App* cmd, CommonOptions& o) {
+  cmd->add_option("--config", o.config,
+                  "Config file whose redact/redact_defaults settings mask secrets in argv "
+                  "(defaults apply without it)");
+}
+
 void add_procfs_option(CLI::App* cmd, CommonOptions& o) {
   cmd->add_option("--procfs", o.procfs_root, "Root of the /proc tree to read")
       ->check(CLI::ExistingDirectory)
@@ -51,6 +57,7 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   add_source_options(trace, trace_opts);
   add_procfs_option(trace, trace_opts);
+  add_redact_config_option(trace, trace_opts);
 
   CommonOptions tree_opts;
   auto* tree = app.add_subcommand("tree", "Print the current processes as a tree");
@@ -59,6 +66,7 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"auto", "always", "never"}))
       ->capture_default_str();
   add_procfs_option(tree, tree_opts);
+  add_redact_config_option(tree, tree_opts);
 
   procwatch::app::ServeOptions serve_opts;
   auto* serve = app.add_subcommand("serve", "Prometheus exporter: per-tree process metrics");

@@ -14,6 +14,7 @@ struct CommonOptions {
   uint64_t rcvbuf_bytes = 64ull << 20;
   bool json = false;
   std::string color = "auto";     // auto|always|never
+  std::string config;             // trace/tree --config: only its redact settings are used
 };
 
 // Whether to colour output: "always", "never", or "auto" (a terminal without NO_COLOR).

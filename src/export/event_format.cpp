@@ -1,5 +1,7 @@
 #include "export/event_format.h"
 
+#include "redact/redactor.h"
+
 #include <algorithm>
 #include <charconv>
 #include <cstring>
@@ -7,6 +9,7 @@
 #include <functional>
 #include <iterator>
 #include <map>
+#include <optional>
 #include <type_traits>
 #include <unordered_map>
 #include <unordered_set>
@@ -92,15 +95,24 @@ std::string join_argv(const std::vector<std::string>& argv, size_t max_len) {
   return out;
 }
 
+// The argv as it may leave procwatch: secrets masked by the process-wide redactor. `copy`
+// holds the masked arguments when some were masked.
+const std::vector<std::string>& shown_argv(const ProcInfo& p,
+                                           std::optional<std::vector<std::string>>& copy) {
+  copy = redact::Redactor::current()->redacted(p.argv);
+  return copy ? *copy : p.argv;
+}
+
 nlohmann::json proc_json(const ProcInfo& p) {
   using nlohmann::json;
+  std::optional<std::vector<std::string>> masked;
   json j = {
       {"pid", p.key.pid},
       {"ppid", p.ppid},
       {"start_time", p.key.start_time},
       {"comm", p.comm},
       {"exe", p.exe},
-      {"argv", p.argv},
+      {"argv", shown_argv(p, masked)},
       {"uid", p.uid},
       {"euid", p.euid},
       {"gid", p.gid},
@@ -253,9 +265,11 @@ void append_event_json_line(std::string& out, const EventRecord& r) {
     out += "}\n";
     return;
   }
-  for (size_t i = 0; i < p.argv.size(); ++i) {
+  std::optional<std::vector<std::string>> masked;
+  const std::vector<std::string>& argv = shown_argv(p, masked);
+  for (size_t i = 0; i < argv.size(); ++i) {
     if (i) out += ',';
-    append_json_string(out, p.argv[i]);
+    append_json_string(out, argv[i]);
   }
   out += ']';
   if (p.argv_truncated) append_bool(out, "argv_truncated", true);
@@ -320,8 +334,9 @@ std::string event_text(const EventRecord& r, bool color) {
     what = "[" + p.comm + "]";
   }
   std::string args;
-  if (p.argv.size() > 1) {
-    args = join_argv({p.argv.begin() + 1, p.argv.end()});
+  std::optional<std::vector<std::string>> masked;
+  if (const auto& argv = shown_argv(p, masked); argv.size() > 1) {
+    args = join_argv({argv.begin() + 1, argv.end()});
     if (p.argv_truncated) args += " ...";
   }
   std::string tail;
@@ -400,8 +415,10 @@ std::string tree_text(const std::vector<ProcInfo>& procs, bool color) {
         std::string branch = root ? "" : (last ? "└─ " : "├─ ");
         std::string what = p->exe.empty() ? "[" + p->comm + "]" : p->exe;
         if (p->exe_deleted) what += " (deleted)";
+        std::optional<std::vector<std::string>> masked;
+        const auto& argv = shown_argv(*p, masked);
         std::string args =
-            p->argv.size() > 1 ? " " + join_argv({p->argv.begin() + 1, p->argv.end()}, 200) : "";
+            argv.size() > 1 ? " " + join_argv({argv.begin() + 1, argv.end()}, 200) : "";
         std::string extra;
         if (!p->container_id.empty()) extra += " container=" + p->container_id.substr(0, 12);
         if (!p->context.empty()) extra += " context=" + p->context;

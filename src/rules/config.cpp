@@ -1,5 +1,7 @@
 #include "rules/config.h"
 
+#include "redact/redactor.h"
+
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
@@ -162,7 +164,28 @@ class Parser {
   Config parse_root(const YAML::Node& root) {
     Config cfg;
     if (root.IsNull()) fail(root, "empty config (expected a map with 'rules' and/or 'cpu')");
-    auto keys = check_map(root, "config", {"rules", "cpu"});
+    auto keys = check_map(root, "config", {"rules", "cpu", "redact", "redact_defaults"});
+    if (auto it = keys.find("redact"); it != keys.end()) {
+      const YAML::Node& list = it->second.second;
+      if (!list.IsSequence()) {
+        fail(list, "'redact' must be a list of regexes, got " + type_name(list));
+      }
+      for (const auto& item : list) {
+        std::string pattern = scalar(item, "redact");
+        if (auto ok = redact::Redactor::check_pattern(pattern); !ok) fail(item, ok.error().message);
+        cfg.redact.push_back(std::move(pattern));
+      }
+    }
+    if (auto it = keys.find("redact_defaults"); it != keys.end()) {
+      const std::string v = scalar_kv(it->second, "redact_defaults");
+      if (v == "true") {
+        cfg.redact_defaults = true;
+      } else if (v == "false") {
+        cfg.redact_defaults = false;
+      } else {
+        fail(it->second.second, "'redact_defaults' expects true or false, got '" + v + "'");
+      }
+    }
     if (auto it = keys.find("rules"); it != keys.end()) {
       const YAML::Node& rules = it->second.second;
       if (!rules.IsSequence()) {

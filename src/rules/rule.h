@@ -144,6 +144,10 @@ struct Config {
   std::string file;
   std::vector<Rule> rules;
   std::optional<CpuConfig> cpu;
+  // Secrets masked in printed argv (redact::Redactor): `redact:` patterns added to the
+  // defaults, which `redact_defaults: false` turns off. Patterns are checked at parse time.
+  std::vector<std::string> redact;
+  bool redact_defaults = true;
 };
 
 // Looks up names for `user:`/`group:`/`-u`. Default uses getpwnam_r/getgrnam_r/getpwuid_r.

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <random>
+#include <utility>
 
 namespace procwatch::output {
 namespace {
@@ -180,6 +181,29 @@ TEST(FastJson, RandomStringsMatchNlohmann) {
     std::string fast;
     append_event_json_line(fast, r);
     ASSERT_EQ(fast, reference_line(r)) << i;
+  }
+}
+
+}  // namespace
+}  // namespace procwatch::output
+
+namespace procwatch::output {
+namespace {
+
+TEST(EventRedaction, SecretsNeverReachAnyFormat) {
+  EventRecord r{"exec", 1795067017000000000ull, sample_proc()};
+  r.proc.argv = {"mysql", "-u", "app", "-pS3cr3tXyz", "--token", "T0kenXyz", "db"};
+  std::string line;
+  append_event_json_line(line, r);
+  const std::string text = event_text(r, false);
+  const std::string json = event_json(r).dump();
+  const std::string tree = tree_text({r.proc}, false);
+  const std::string tjson = tree_json({r.proc}).dump();
+  for (const std::string* out : {&std::as_const(line), &text, &json, &tree, &tjson}) {
+    EXPECT_EQ(out->find("S3cr3t"), std::string::npos) << *out;
+    EXPECT_EQ(out->find("T0ken"), std::string::npos) << *out;
+    EXPECT_NE(out->find("-p***"), std::string::npos) << *out;
+    EXPECT_NE(out->find("db"), std::string::npos) << *out;
   }
 }
 

@@ -158,7 +158,7 @@ INSTANTIATE_TEST_SUITE_P(
                 "procwatch.yml:4:5: unknown key 'cuont' in a rule (expected one of: name, "
                 "description, match, count, severity, for, per, per_expect)"},
         ErrCase{"unknown top key", "rule:\n  - name: x\n",
-                "procwatch.yml:1:1: unknown key 'rule' in config (expected one of: rules, cpu)"},
+                "procwatch.yml:1:1: unknown key 'rule' in config (expected one of: rules, cpu, redact, redact_defaults)"},
         ErrCase{"unknown cpu key", "cpu:\n  max_percent: 5\n  windw: 1s\n",
                 "procwatch.yml:3:3: unknown key 'windw' in cpu (expected one of: max_percent, "
                 "window, lifetime_max_percent, min_age, exempt, severity, for)"},
@@ -272,6 +272,39 @@ TEST(Config, SelectorKeyList) {
             "tree, parent");
   EXPECT_EQ(yaml_selector_kind("context"), SelectorKind::kContext);
   EXPECT_FALSE(yaml_selector_kind("command").has_value()) << "check_procs-only filter";
+}
+
+}  // namespace
+}  // namespace procwatch::rules
+
+namespace procwatch::rules {
+namespace {
+
+TEST(ConfigRedact, PatternsAndDefaultsSwitch) {
+  auto r = parse_config("redact:\n  - '--db-key=(\\S+)'\nredact_defaults: false\n", "p.yml",
+                        testing::fake_ids());
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ(r->redact, std::vector<std::string>{"--db-key=(\\S+)"});
+  EXPECT_FALSE(r->redact_defaults);
+  auto d = parse_config("rules: []\n", "p.yml", testing::fake_ids());
+  ASSERT_TRUE(d.ok());
+  EXPECT_TRUE(d->redact_defaults);
+  EXPECT_TRUE(d->redact.empty());
+}
+
+TEST(ConfigRedact, BadPatternsNameLineAndColumn) {
+  const std::pair<const char*, const char*> cases[] = {
+      {"redact:\n  - '(unclosed'\n", "p.yml:2:5: bad redact pattern"},
+      {"redact:\n  - '--x=\\S+'\n", "p.yml:2:5: redact pattern has no capture group"},
+      {"redact:\n  - '(a)\\1'\n", "p.yml:2:5: bad redact pattern"},
+      {"redact: '--x=(.*)'\n", "p.yml:1:9: 'redact' must be a list"},
+      {"redact_defaults: maybe\n", "p.yml:1:18: 'redact_defaults' expects true or false"},
+  };
+  for (const auto& [text, want] : cases) {
+    auto r = parse_config(text, "p.yml", testing::fake_ids());
+    ASSERT_FALSE(r.ok()) << text;
+    EXPECT_EQ(r.error().message.rfind(want, 0), 0u) << r.error().message;
+  }
 }
 
 }  // namespace

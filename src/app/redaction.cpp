@@ -1,0 +1,33 @@
+#include "app/redaction.h"
+
+#include <cstdio>
+
+#include "app/options.h"
+#include "redact/redactor.h"
+#include "rules/config.h"
+
+namespace procwatch::app {
+
+bool apply_redaction(const rules::Config& config) {
+  auto built = redact::Redactor::build(config.redact_defaults, config.redact);
+  if (!built) {
+    std::fprintf(stderr, "procwatch: %s: %s\n", config.file.c_str(),
+                 built.error().message.c_str());
+    return false;
+  }
+  redact::Redactor::set(*built);
+  return true;
+}
+
+std::optional<int> load_redaction(const std::string& path) {
+  if (path.empty()) return std::nullopt;
+  auto loaded = rules::load_config(path);
+  if (!loaded) {
+    std::fprintf(stderr, "procwatch: %s\n", loaded.error().message.c_str());
+    return kExitUsage;
+  }
+  if (!apply_redaction(*loaded)) return kExitUsage;
+  return std::nullopt;
+}
+
+}  // namespace procwatch::app
