@@ -60,6 +60,19 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   add_procfs_option(tree, tree_opts);
 
+  CommonOptions sources_opts;
+  auto* sources = app.add_subcommand(
+      "sources",
+      "Which event sources work here with these privileges: one line per source, `NAME "
+      "usable|unusable needs CAPS[; why not][; what is lost]`; exit 0 when one is usable, else 1");
+  sources->add_flag("--json", sources_opts.json,
+                    "A JSON object: capabilities (effective) and sources [{source, usable, needs, "
+                    "missing, reason, loss}]");
+  sources->add_option("--rcvbuf", sources_opts.rcvbuf_bytes,
+                      "netlink source: socket receive buffer in bytes (as for trace and serve)")
+      ->check(CLI::Range(uint64_t(64) << 10, uint64_t(1) << 31))
+      ->capture_default_str();
+
   procwatch::app::ServeOptions serve_opts;
   auto* serve = app.add_subcommand("serve", "Prometheus exporter: per-tree process metrics");
   serve->add_option("--web.listen-address", serve_opts.listen_address,
@@ -112,6 +125,7 @@ int main(int argc, char** argv) {
   if (*trace) return procwatch::app::run_trace(trace_opts);
   if (*tree) return procwatch::app::run_tree(tree_opts);
   if (*serve) return procwatch::app::run_serve(serve_opts);
+  if (*sources) return procwatch::app::run_sources(sources_opts);
   if (*check) return procwatch::app::run_check(check->remaining());
   if (*rules_export) return procwatch::app::run_rules_export(rules_config);
   if (*rules_check) return procwatch::app::run_rules_check(rules_config);
