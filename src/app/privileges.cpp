@@ -14,11 +14,17 @@ std::string mib(uint64_t bytes) {
   return buf;
 }
 
-// Each event queued on a netlink socket costs about 830 bytes of buffer (KERNEL-NOTES.md).
+// Measured here: while the reader was stopped an 8 MiB netlink buffer held about 7,200
+// fork/exec/exit events before dropping, about 1.16 KiB of buffer accounting each.
 std::string events_in(uint64_t bytes) {
-  const uint64_t n = bytes / 830;
+  const uint64_t n = bytes / 1160;
   if (n >= 10000) return "~" + std::to_string(n / 1000) + "k";
-  return "~" + std::to_string(n);
+  char buf[32];
+  if (n >= 1000)
+    std::snprintf(buf, sizeof buf, "~%.1fk", double(n / 100) / 10);
+  else
+    std::snprintf(buf, sizeof buf, "~%llu", (unsigned long long)n);
+  return buf;
 }
 
 // Without CAP_SYS_PTRACE, /proc/PID/exe of another user's process is EACCES.
@@ -74,10 +80,14 @@ SourceNeeds source_needs(std::string_view source, const HostInfo& host) {
         host.rmem_max < host.rcvbuf_wanted) {
       const uint64_t got = 2 * host.rmem_max, want = 2 * host.rcvbuf_wanted;
       n.optional.push_back(
-          {kCapNetAdmin, "the socket buffer is " + mib(got) + " (net.core.rmem_max), not " +
-                             mib(want) + ": a reader stall longer than " + events_in(got) +
+          {kCapNetAdmin, "the socket buffer is " + mib(got) + " (2 x net.core.rmem_max), not " +
+                             mib(want) + ": a reader stall of more than " + events_in(got) +
                              " events loses events (" + events_in(want) + " with it)"});
     }
+    // SCHED_FIFO for the reader (see NetlinkOptions::realtime_reader). Under systemd's
+    // RestrictRealtime=yes it is refused even with the capability.
+    n.optional.push_back({kCapSysNice, "the reader is not real-time: under CPU load more "
+                                       "short-lived processes exit before their exe is read"});
   } else if (source == "procfs") {
     n.optional = {{kCapSysPtrace, kPtraceTable}};
     n.inherent_loss = "processes shorter than the poll interval are missed";
