@@ -62,9 +62,13 @@ int main(int argc, char** argv) {
 
   CommonOptions sources_opts;
   auto* sources = app.add_subcommand(
-      "sources",
-      "Which event sources work here with these privileges: one line per source, `NAME "
-      "usable|unusable needs CAPS[; why not][; what is lost]`; exit 0 when one is usable, else 1");
+      "sources", "Which event sources work on this machine with these privileges, and the "
+                 "capabilities each needs");
+  sources->footer(
+      "One line per source, in the order --source auto tries them:\n"
+      "  NAME usable|unusable needs CAPS[; why not usable][; what these privileges lose]\n"
+      "A source whose capabilities are there is started and stopped to be sure.\n"
+      "Exit status: 0 when at least one source is usable, else 1.");
   sources->add_flag("--json", sources_opts.json,
                     "A JSON object: capabilities (effective) and sources [{source, usable, needs, "
                     "missing, reason, loss}]");
