@@ -4,7 +4,9 @@
 
 #include "app/commands.h"
 #include "app/live_capture.h"
+#include "app/privileges.h"
 #include "app/redaction.h"
+#include "app/source_factory.h"
 #include "engine/engine.h"
 #include "export/event_format.h"
 #include "naming/tree_namer.h"
@@ -18,6 +20,10 @@ int run_tree(const CommonOptions& opts) {
     std::fprintf(stderr, "procwatch: no processes found under %s (is it a /proc tree?)\n",
                  opts.procfs_root.c_str());
     return kExitUsage;
+  }
+  if (opts.procfs_root == "/proc") {
+    if (std::string loss = tree_loss_line(current_caps()); !loss.empty())
+      std::fprintf(stderr, "procwatch: %s\n", loss.c_str());
   }
   TreeNamer namer;
   // The table links parents and names every process.

@@ -11,6 +11,9 @@ namespace procwatch::app {
 
 int run_trace(const CommonOptions& opts);
 int run_tree(const CommonOptions& opts);
+// `sources`: each event source with "usable" or why not, and the capabilities it needs;
+// 0 when at least one source is usable, else 1.
+int run_sources(const CommonOptions& opts);
 
 // `check`: its raw arguments (check_procs options, ps.monitor specs, --config/--format/...);
 // returns the plugin status (0 OK .. 3 UNKNOWN) or, with --format mon, 0/1.

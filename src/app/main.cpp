@@ -68,6 +68,23 @@ int main(int argc, char** argv) {
   add_procfs_option(tree, tree_opts);
   add_redact_config_option(tree, tree_opts);
 
+  CommonOptions sources_opts;
+  auto* sources = app.add_subcommand(
+      "sources", "Which event sources work on this machine with these privileges, and the "
+                 "capabilities each needs");
+  sources->footer(
+      "One line per source, in the order --source auto tries them:\n"
+      "  NAME usable|unusable needs CAPS[; why not usable][; what these privileges lose]\n"
+      "A source whose capabilities are there is started and stopped to be sure.\n"
+      "Exit status: 0 when at least one source is usable, else 1.");
+  sources->add_flag("--json", sources_opts.json,
+                    "A JSON object: capabilities (effective) and sources [{source, usable, needs, "
+                    "missing, reason, loss}]");
+  sources->add_option("--rcvbuf", sources_opts.rcvbuf_bytes,
+                      "netlink source: socket receive buffer in bytes (as for trace and serve)")
+      ->check(CLI::Range(uint64_t(64) << 10, uint64_t(1) << 31))
+      ->capture_default_str();
+
   procwatch::app::ServeOptions serve_opts;
   auto* serve = app.add_subcommand("serve", "Prometheus exporter: per-tree process metrics");
   serve->add_option("--web.listen-address", serve_opts.listen_address,
@@ -124,6 +141,7 @@ int main(int argc, char** argv) {
   if (*trace) return procwatch::app::run_trace(trace_opts);
   if (*tree) return procwatch::app::run_tree(tree_opts);
   if (*serve) return procwatch::app::run_serve(serve_opts);
+  if (*sources) return procwatch::app::run_sources(sources_opts);
   if (*check) return procwatch::app::run_check(check->remaining());
   if (*rules_export) return procwatch::app::run_rules_export(rules_config);
   if (*rules_check) return procwatch::app::run_rules_check(rules_config);

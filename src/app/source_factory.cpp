@@ -34,6 +34,13 @@ std::unique_ptr<EventSource> make(const std::string& name, const CommonOptions& 
   return nullptr;
 }
 
+constexpr bool kEbpfBuilt =
+#ifdef PROCWATCH_HAVE_EBPF
+    true;
+#else
+    false;
+#endif
+
 }  // namespace
 
 std::string available_sources() {
@@ -44,6 +51,24 @@ std::string available_sources() {
 #endif
 }
 
+CapSet current_caps() {
+  auto caps = effective_caps();
+  return caps ? *caps : CapSet(~uint64_t{0});
+}
+
+HostInfo current_host(const CommonOptions& opts) { return host_info(opts.rcvbuf_bytes, kEbpfBuilt); }
+
+Result<bool> probe_source(const std::string& name, const CommonOptions& opts,
+                          const procfs::ProcReader& reader) {
+  auto src = make(name, opts, reader);
+  if (!src) return Error{"source '" + name + "' is not available in this build", ENOTSUP};
+  EventQueue scratch(1 << 12);
+  auto started = src->start(scratch);
+  if (!started) return started.error();
+  src->stop();
+  return true;
+}
+
 Result<StartedSource> start_source(const CommonOptions& opts, const procfs::ProcReader& reader,
                                    EventQueue& queue) {
   std::vector<std::string> order;
@@ -51,23 +76,38 @@ Result<StartedSource> start_source(const CommonOptions& opts, const procfs::Proc
     order = {"ebpf", "netlink", "procfs"};
   else
     order = {opts.source};
+  const CapSet have = current_caps();
+  const HostInfo host = current_host(opts);
+  const bool is_auto = opts.source == "auto";
   Error last{"no event source available", 0};
-  for (const auto& name : order) {
+  for (size_t i = 0; i < order.size(); ++i) {
+    const std::string& name = order[i];
+    const std::string next = i + 1 < order.size() ? order[i + 1] : "";
     auto src = make(name, opts, reader);
     if (!src) {
       last = Error{"source '" + name + "' is not available in this build (available: " +
                        available_sources() + ")",
                    ENOTSUP};
-      if (opts.source == "auto") continue;
+      if (is_auto) continue;
       return last;
+    }
+    const SourceNeeds needs = source_needs(name, host);
+    if (std::string missing = missing_line(needs, have); !missing.empty()) {
+      last = Error{missing, EPERM};
+      if (!is_auto) return last;
+      std::fprintf(stderr, "procwatch: %s; %s\n", missing.c_str(),
+                   next.empty() ? "no source left" : ("falling back to " + next).c_str());
+      continue;
     }
     auto started = src->start(queue);
     if (started.ok()) {
       std::fprintf(stderr, "procwatch: using the %s source\n", name.c_str());
+      if (std::string loss = loss_line(needs, have); !loss.empty())
+        std::fprintf(stderr, "procwatch: %s\n", loss.c_str());
       return StartedSource{std::move(src), name};
     }
     last = started.error();
-    if (opts.source != "auto") return last;
+    if (!is_auto) return last;
     std::fprintf(stderr, "procwatch: %s source refused: %s; trying the next\n", name.c_str(),
                  last.message.c_str());
   }
