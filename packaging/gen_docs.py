@@ -112,9 +112,10 @@ def parse_cli11(text, cmd):
             current = None
             continue
         if section == "options":
-            m = re.match(r"^  (-[^\s]+)(.*)$", line)
+            # "-h,--help" (CLI11 2.1) or "-h,     --help" (2.4 aligns long names)
+            m = re.match(r"^ {1,12}((?:-[^\s,]+)(?:,\s*-[^\s,]+)*)(.*)$", line)
             if m:
-                names = [n for n in m.group(1).split(",") if n]
+                names = [n.strip() for n in m.group(1).split(",") if n.strip()]
                 rest = m.group(2)
                 parts = re.split(r"\s{2,}", rest.strip(), maxsplit=1) if rest.strip() else [""]
                 if rest.startswith("  ") or not rest.strip():   # no type text
@@ -126,7 +127,7 @@ def parse_cli11(text, cmd):
                 cmd.options.append(current)
                 continue
         elif section == "subcommands":
-            m = re.match(r"^  (\S+)(?:\s{2,}(.*))?$", line)
+            m = re.match(r"^ {1,4}(\S+)(?:\s{2,}(.*))?$", line)
             if m:
                 current = Command(path=[*cmd.path, m.group(1)], summary=(m.group(2) or "").strip())
                 cmd.subcommands.append(current)
@@ -176,7 +177,7 @@ def parse_free(text, cmd):
 def discover(binary, path=(), summary=""):
     text = run_help(binary, list(path))
     cmd = Command(path=list(path), summary=summary)
-    if re.search(r"^(Options|Subcommands):\s*$", text, re.M):
+    if re.search(r"^(Options|Subcommands):\s*$", text, re.M | re.I):   # 2.2+: OPTIONS:
         parse_cli11(text, cmd)
     else:
         parse_free(text, cmd)

@@ -102,7 +102,7 @@ def help_texts(binary):
         path = todo.pop(0)
         text = run(binary, *path, "--help").stdout
         texts[" ".join(path)] = text
-        m = re.search(r"^Subcommands:\n((?:  .*\n?)+)", text, re.M)
+        m = re.search(r"^Subcommands:\n((?:  .*\n?)+)", text, re.M | re.I)
         if m:
             for line in m.group(1).splitlines():
                 sm = re.match(r"^  (\S+)", line)
@@ -244,7 +244,7 @@ class PackageTest(unittest.TestCase):
             words = ["procwatch", *path.split()] if path else ["procwatch"]
             # The flags a sub-command takes: its option lines, or its whole help when that is
             # not CLI11's (check); a flag named in a description belongs to another command.
-            if re.search(r"^Options:$", text, re.M):
+            if re.search(r"^Options:$", text, re.M | re.I):
                 text = "\n".join(l for l in text.splitlines() if re.match(r"^  -", l))
             cases.append((path, words + ["--"], set(FLAG_RE.findall(text))))
         for _, words, _ in cases:
