@@ -157,6 +157,19 @@ class PackageTest(unittest.TestCase):
         self.check_remove_keeps_config()
         self.check_purge()
 
+    def test_unit_runs_flags_the_binary_knows(self):
+        """Every --flag of the unit's ExecStart is one `procwatch serve --help` lists, so
+        the service does not exit 2 at start (checked on the source unit and build binary)."""
+        with open(os.path.join(REPO, "packaging", "procwatch.service")) as f:
+            m = re.search(r"(?m)^ExecStart=(\S+) (\S+) (.*)$", f.read())
+        self.assertTrue(m, "no ExecStart= in packaging/procwatch.service")
+        self.assertEqual((m.group(1), m.group(2)), (BIN, "serve"))
+        binary = os.environ.get("PROCWATCH", os.path.join(REPO, "build", "procwatch"))
+        known = set(FLAG_RE.findall(run(binary, "serve", "--help").stdout))
+        for flag in FLAG_RE.findall(m.group(3)):
+            self.assertIn(flag, known, f"the unit runs `procwatch serve {flag}`, which "
+                                       f"`{binary} serve --help` does not list")
+
     # ---- installed ----------------------------------------------------------------------
 
     def check_files(self):
