@@ -85,6 +85,11 @@ def group_exists():
         return False
 
 
+def installed_packages():
+    r = run("dpkg-query", "-W", "-f=${Package} ${Status}\n")
+    return {line.split()[0] for line in r.stdout.splitlines() if line.endswith(" installed")}
+
+
 def tree_listing(roots):
     out = set()
     for root in roots:
@@ -133,12 +138,21 @@ class PackageTest(unittest.TestCase):
                           if p.startswith("./") and p != "./"]
         self.preexisting = {p for p in self.deb_paths if os.path.lexists(p)}
         self.version = run("dpkg-deb", "-f", DEB, "Version").stdout.strip()
+        self.depends = {re.split(r"[\s(:]", d.strip())[0] for d in
+                        run("dpkg-deb", "-f", DEB, "Depends").stdout.replace("|", ",").split(",")
+                        if d.strip()}
+        self.packages_before = installed_packages()
         self.addCleanup(self.restore_machine)
 
     def restore_machine(self):
         """Always: purge the package, and delete the user and group if this test made them."""
         if installed():
             apt_get("purge", PKG)
+        # Dependencies the install pulled in (only those: other apt runs may be installing
+        # packages of their own meanwhile).
+        pulled = sorted((installed_packages() - self.packages_before) & self.depends)
+        if pulled:
+            apt_get("purge", *pulled)
         if not self.user_existed and user_exists():
             run("userdel", PKG)
         if not self.group_existed and group_exists():
@@ -203,6 +217,12 @@ class PackageTest(unittest.TestCase):
         if shutil.which("logrotate"):
             r = run("logrotate", "-d", "/etc/logrotate.d/procwatch", check=False)
             self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        wants = "/etc/systemd/system/multi-user.target.wants/procwatch.service"
+        if os.path.isdir("/run/systemd/system"):
+            self.assertTrue(os.path.lexists(wants), "postinst did not enable the unit")
+        else:
+            self.assertFalse(os.path.lexists(wants),
+                             "postinst enabled the unit on a machine not running systemd")
         for d in DATA_DIRS:
             st = os.stat(d)
             self.assertEqual((pwd.getpwuid(st.st_uid).pw_name, grp.getgrgid(st.st_gid).gr_name),
