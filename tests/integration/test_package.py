@@ -172,8 +172,9 @@ class PackageTest(unittest.TestCase):
         self.check_purge()
 
     def test_unit_runs_flags_the_binary_knows(self):
-        """Every --flag of the unit's ExecStart is one `procwatch serve --help` lists, so
-        the service does not exit 2 at start (checked on the source unit and build binary)."""
+        """The unit's ExecStart uses only flags that `procwatch serve --help` lists.
+
+        Otherwise the service exits 2 at start (source unit, build binary)."""
         with open(os.path.join(REPO, "packaging", "procwatch.service")) as f:
             m = re.search(r"(?m)^ExecStart=(\S+) (\S+) (.*)$", f.read())
         self.assertTrue(m, "no ExecStart= in packaging/procwatch.service")
