@@ -5,7 +5,7 @@ JOBS       ?= $(shell nproc)
 CMAKE_ARGS ?=
 RUN_ARGS   ?= serve
 
-.PHONY: all deps configure build run test test-asan test-fast bench clean
+.PHONY: all deps configure build package run test test-asan test-fast bench clean
 
 all: build
 
@@ -29,11 +29,16 @@ configure: deps $(BUILD)/CMakeCache.txt
 build: configure
 	cmake --build $(BUILD) -j $(JOBS)
 
+# The Debian package build/procwatch_<version>_<arch>.deb (CPack DEB; packaging/CMakeLists.txt).
+package: build
+	cmake --build $(BUILD) --target package
+
 run: build
 	./$(BUILD)/procwatch $(RUN_ARGS)
 
 # Unit, fuzz-driver and real-kernel integration tests, then the same tests under ASan+UBSan.
-test: build
+# package first: the package test (tests/integration/test_package.py) installs the .deb.
+test: build package
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
 	$(MAKE) test-asan
 
