@@ -20,38 +20,28 @@ import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
-from pwtest import PROCWATCH, free_port, http_get, main, unique  # noqa: E402
+from pwtest import PROCWATCH, free_port, http_get, main, stop, unique, wait_until  # noqa: E402
 
-# Exactly the unit's AmbientCapabilities= / CapabilityBoundingSet= (docs/privileges.md).
-UNIT_CAPS = os.environ.get("PROCWATCH_TEST_CAPS", "bpf,perfmon,sys_ptrace,net_admin").split(",")
+UNIT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "../../packaging/procwatch.service")
+SAMPLE_CONFIG = os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                             "../../examples/procwatch.yml")
+
+
+def unit_setting(key):
+    """The value of KEY= in the packaged unit (the one line that sets it)."""
+    with open(UNIT) as f:
+        values = [l.split("=", 1)[1].strip() for l in f if l.startswith(key + "=")]
+    assert len(values) == 1, (key, values)
+    return values[0]
+
+
+# Exactly the unit's AmbientCapabilities= (equal to its CapabilityBoundingSet=), read from the
+# unit so the test and the package cannot drift; PROCWATCH_TEST_CAPS overrides it to show that a
+# smaller set fails.
+assert unit_setting("AmbientCapabilities") == unit_setting("CapabilityBoundingSet")
+UNIT_CAPS = os.environ.get("PROCWATCH_TEST_CAPS", ",".join(
+    c.lower().removeprefix("cap_") for c in unit_setting("AmbientCapabilities").split())).split(",")
 HAVE_EBPF = os.environ.get("PROCWATCH_HAVE_EBPF", "1") == "1"
-
-
-def wait_until(fn, timeout, step=0.1):
-    deadline = time.time() + timeout
-    value = None
-    while time.time() < deadline:
-        try:
-            value = fn()
-        except OSError:
-            value = None
-        if value:
-            return value
-        time.sleep(step)
-    return value
-
-
-def stop(proc, sig=signal.SIGTERM, timeout=15):
-    """Signal a process this test started and reap it; SIGKILL if it does not stop in time."""
-    if proc.poll() is None:
-        proc.send_signal(sig)
-        try:
-            return proc.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=5)
-            return None
-    return proc.returncode
 
 
 class PrivilegesTest(unittest.TestCase):
@@ -68,6 +58,8 @@ class PrivilegesTest(unittest.TestCase):
         shutil.copy(PROCWATCH, cls.bin)
         os.chmod(cls.bin, 0o755)
         # The workload: root's binaries in a dir of their own, named uniquely.
+        cls.logdir = os.path.join(cls.tmp, "log")  # as LogsDirectory=: the user's own
+        os.mkdir(cls.logdir, 0o755)
         cls.work = os.path.join(cls.tmp, "work")
         os.mkdir(cls.work, 0o755)
         cls.sh = os.path.join(cls.work, "sh")  # base name "sh": naming sees an interpreter
@@ -83,6 +75,7 @@ class PrivilegesTest(unittest.TestCase):
                        check=True, capture_output=True)
         cls.user = name
         cls.addClassCleanup(cls._remove_user)
+        shutil.chown(cls.logdir, user=name, group=name)
 
     @classmethod
     def _remove_user(cls):
@@ -190,7 +183,15 @@ class PrivilegesTest(unittest.TestCase):
     def _serve_counts_root_process(self, source):
         port = free_port()
         base = f"http://127.0.0.1:{port}"
-        p, err = self._popen(UNIT_CAPS, "serve", "--web.listen-address", f"127.0.0.1:{port}",
+        # The unit's flags (ExecStart), with a test port, log file and this tree's sample config.
+        events_log = os.path.join(self.logdir, unique("events") + ".log")
+        exec_start = unit_setting("ExecStart").split()
+        self.assertEqual(exec_start[:2], ["/usr/bin/procwatch", "serve"])
+        self.assertIn("--config", exec_start)
+        self.assertIn("--events-log", exec_start)
+        p, err = self._popen(UNIT_CAPS, "serve", "--config", SAMPLE_CONFIG,
+                             "--events-log", events_log,
+                             "--web.listen-address", f"127.0.0.1:{port}",
                              "--source", source, stdout=subprocess.DEVNULL)
         up = wait_until(lambda: f'procwatch_build_info{{source="{source}"'
                         in http_get(base + "/metrics")[2], 20)
@@ -208,6 +209,11 @@ class PrivilegesTest(unittest.TestCase):
         # The script's tree: sh running the script (1 exec), and the sleep under it (1 exec).
         got = wait_until(lambda: execs() >= 2 and execs(), 10, 0.3)
         self.assertEqual(got, 2, self._read(err))
+        # The events log (written as the unprivileged user) has the script's exec with its argv.
+        with open(events_log) as f:
+            logged = [json.loads(l) for l in f]
+        self.assertTrue([e for e in logged if e["event"] == "exec" and script in e["argv"]],
+                        len(logged))
         self.assertEqual(stop(p), 0, self._read(err))
         self._assert_unit_loses_nothing(self._read(err))
 
