@@ -21,7 +21,7 @@ int run_check(const std::vector<std::string>& args);
 // `rules export` / `rules check` over a config file; 2 on a config error.
 int run_rules_export(const std::string& config_path);
 int run_rules_check(const std::string& config_path);
-inline constexpr const char* kDefaultRulesConfig = "/etc/procwatch.yml";
+inline constexpr const char* kDefaultRulesConfig = "/etc/procwatch/procwatch.yml";
 
 struct ServeOptions {
   CommonOptions common;

@@ -199,7 +199,7 @@ class PackageTest(unittest.TestCase):
                 self.assertEqual((st.st_uid, st.st_gid), (0, 0), f"{path} not owned by root")
         self.assertIn(", stripped", run("file", "-L", BIN).stdout)
         self.assertEqual(run(BIN, "--version").stdout.strip(), f"procwatch {self.version}")
-        with open(os.path.join(REPO, "examples", "procwatch.yml")) as a, \
+        with open(os.path.join(REPO, "packaging", "procwatch.yml")) as a, \
                 open("/etc/procwatch/procwatch.yml") as b:
             self.assertEqual(a.read(), b.read(), "/etc/procwatch/procwatch.yml is not the sample")
         with open("/etc/default/procwatch") as f:

@@ -94,6 +94,15 @@ TEST(Config, ParsesCpu) {
   EXPECT_TRUE(r->rules.empty());
 }
 
+TEST(Config, PackagedConfigParsesWithOnlyMachineIndependentRules) {
+  auto r = load_config(PROCWATCH_PACKAGED_CONFIG, fake_ids());
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  ASSERT_EQ(r->rules.size(), 1u);
+  EXPECT_EQ(r->rules[0].name, "setuid-before-setgid");
+  EXPECT_TRUE(r->cpu.has_value());
+  EXPECT_TRUE(r->redact_defaults);
+}
+
 TEST(Config, SampleConfigParsesAndSaysWhatTheSpecAsks) {
   auto r = load_config(PROCWATCH_RULES_SAMPLE, fake_ids());
   ASSERT_TRUE(r.ok()) << r.error().message;
