@@ -279,7 +279,8 @@ class PackageTest(unittest.TestCase):
             # The flags a sub-command takes: its option lines, or its whole help when that is
             # not CLI11's (check); a flag named in a description belongs to another command.
             if re.search(r"^Options:$", text, re.M | re.I):
-                text = "\n".join(l for l in text.splitlines() if re.match(r"^  -", l))
+                text = "\n".join(re.split(r"\s{2,}", l.strip())[0]
+                                  for l in text.splitlines() if re.match(r"^  -", l))
             cases.append((path, words + ["--"], set(FLAG_RE.findall(text))))
         for _, words, _ in cases:
             probe.append("t " + " ".join(f"'{w}'" for w in words))
