@@ -166,6 +166,7 @@ class PackageTest(unittest.TestCase):
         self.check_user()
         self.check_man_page_and_completion()
         self.check_unit()
+        self.check_service_as_the_unit_runs_it()
         self.check_lintian()
         self.check_reinstall_keeps_edited_config()
         self.check_remove_keeps_config()
@@ -312,6 +313,77 @@ class PackageTest(unittest.TestCase):
         self.assertRegex(unit, r"(?m)^ExecStart=/usr/bin/procwatch serve --config "
                                r"/etc/procwatch/procwatch\.yml .*\$ARGS$")
         self.assertNotRegex(unit, r"(?m)^PrivateUsers=")
+
+    def check_service_as_the_unit_runs_it(self):
+        """The installed binary, started as the unit starts it (its User=, exactly its ambient
+        and bounding capabilities, no new privileges, its ExecStart with ARGS from
+        /etc/default/procwatch, a fake NOTIFY_SOCKET), says READY=1, then counts root's
+        short-lived script and logs it to /var/log/procwatch/events.log."""
+        import json
+        import socket
+        import tempfile
+        import urllib.request
+        with open(UNIT) as f:
+            unit = dict(l.rstrip("\n").split("=", 1) for l in f
+                        if re.match(r"^[A-Z]\w+=", l) and not l.startswith("SystemCallFilter"))
+        caps = [c.lower().removeprefix("cap_") for c in unit["AmbientCapabilities"].split()]
+        self.assertEqual(unit["AmbientCapabilities"], unit["CapabilityBoundingSet"])
+        spec = ",".join(["-all"] + ["+" + c for c in caps])
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            port = probe.getsockname()[1]
+        argv = unit["ExecStart"].replace(
+            "$ARGS", f"--web.listen-address 127.0.0.1:{port}").split()
+        tmp = tempfile.mkdtemp(prefix="pwpkg-")
+        self.addCleanup(shutil.rmtree, tmp, ignore_errors=True)
+        os.chmod(tmp, 0o755)
+        sock_path = os.path.join(tmp, "notify")
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        self.addCleanup(sock.close)
+        sock.bind(sock_path)
+        os.chmod(sock_path, 0o777)  # the service user sends to it
+        sock.settimeout(30)
+        env = dict(os.environ, NOTIFY_SOCKET=sock_path, WATCHDOG_USEC="30000000")
+        p = subprocess.Popen(["setpriv", f"--reuid={unit['User']}", f"--regid={unit['Group']}",
+                              "--init-groups", f"--inh-caps={spec}", f"--ambient-caps={spec}",
+                              f"--bounding-set={spec}", "--no-new-privs", "--", *argv],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                             env=env, cwd="/")
+        try:
+            ready = sock.recv(4096).decode()
+            self.assertIn("READY=1", ready.splitlines())
+            self.assertIn("STATUS=source ebpf", ready)
+            script = os.path.join(tmp, f"pwpkg-{os.getpid()}.sh")
+            with open(script, "w") as f:
+                f.write("#!/bin/sh\n/bin/true\n")
+            os.chmod(script, 0o755)
+            run(script)
+
+            def execs():
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as r:
+                    text = r.read().decode()
+                return sum(float(l.rsplit(" ", 1)[1]) for l in text.splitlines()
+                           if l.startswith("procwatch_tree_execs_total{")
+                           and os.path.basename(script) in l)
+            deadline = time.time() + 15
+            while execs() < 2 and time.time() < deadline:
+                time.sleep(0.2)
+            self.assertEqual(execs(), 2)
+            log = "/var/log/procwatch/events.log"
+            deadline = time.time() + 15
+            logged = []
+            while not logged and time.time() < deadline:
+                with open(log) as f:
+                    logged = [e for e in map(json.loads, f)
+                              if e["event"] == "exec" and script in e["argv"]]
+                time.sleep(0.2)
+            self.assertTrue(logged, "root's script not in " + log)
+            self.assertEqual(pwd.getpwuid(os.stat(log).st_uid).pw_name, unit["User"])
+        finally:
+            p.terminate()
+            _, err = p.communicate(timeout=20)
+        self.assertEqual(p.returncode, 0, err)
+        os.unlink(log)  # purge must still remove the directory; nothing else of ours stays
 
     def check_lintian(self):
         if not shutil.which("lintian"):
