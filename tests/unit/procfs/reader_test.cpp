@@ -482,11 +482,14 @@ pid_t spawn_argv(const std::vector<std::string>& argv) {
   return child;
 }
 
-// Waits until /proc shows `child` past its exec (another exe than ours).
+// Waits until /proc shows `child` past its exec (another exe than ours, and its argv): the exe
+// link changes before the kernel has set up the new argv area (stat's arg_start is 0 until
+// then), so a capture in between has an exe but no argv. A source captures after the exec
+// event, which the kernel sends once the exec is complete.
 bool wait_exec(const ProcReader& r, pid_t child) {
   for (int i = 0; i < 2000; ++i) {
     auto c = r.capture_exec(child);
-    if (c.exe && *c.exe != self_exe()) return true;
+    if (c.exe && *c.exe != self_exe() && c.argv) return true;
     std::this_thread::sleep_for(std::chrono::milliseconds(1));
   }
   return false;
