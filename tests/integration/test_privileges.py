@@ -242,6 +242,35 @@ class PrivilegesTest(unittest.TestCase):
         if HAVE_EBPF:
             self.assertEqual(by["ebpf"]["missing"], ["CAP_PERFMON", "CAP_BPF"][::-1])
 
+    def test_tree_with_unit_caps_shows_root_processes(self):
+        """tree as the unprivileged user: root's processes (this test) with exe and argv; with
+        no capability their exe is empty and one line says why."""
+        holder = subprocess.Popen([self.sleep, "30"])
+        self.addCleanup(holder.wait)
+        self.addCleanup(holder.kill)
+
+        def find(caps):
+            r = self._run(caps, "tree", "--json", timeout=60)
+            self.assertEqual(r.returncode, 0, r.stderr)
+            stack, found = json.loads(r.stdout), []
+            while stack:
+                p = stack.pop()
+                stack.extend(p.get("children", []))
+                if p["pid"] == holder.pid:
+                    found.append(p)
+            self.assertEqual(len(found), 1, r.stderr)
+            return found[0], r.stderr
+
+        p, err = find(UNIT_CAPS)
+        self.assertEqual(p["exe"], self.sleep, err)
+        self.assertEqual(p["argv"], [self.sleep, "30"])
+        self.assertEqual(p["user"], "root")
+        p, err = find([])
+        self.assertEqual(p["exe"], "", "without CAP_SYS_PTRACE another user's exe is hidden")
+        self.assertEqual(p["argv"], [self.sleep, "30"])
+        self.assertIn("CAP_SYS_PTRACE", err)
+        self.assertEqual(len(err.splitlines()), 1, err)
+
     def test_sources_with_unit_caps(self):
         r = self._run(UNIT_CAPS, "sources", "--json")
         self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
