@@ -1,11 +1,13 @@
 # procwatch: `make run` and `make test` set everything up on a fresh Debian 12 machine.
 BUILD      ?= build
 ASAN_BUILD ?= build-asan
+FUZZ_BUILD ?= build-fuzz
+FUZZ_SECONDS ?= 60
 JOBS       ?= $(shell nproc)
 CMAKE_ARGS ?=
 RUN_ARGS   ?= serve
 
-.PHONY: all deps configure build package run test test-asan test-fast bench clean
+.PHONY: all deps configure build package run test test-asan test-fast fuzz bench clean
 
 all: build
 
@@ -50,6 +52,14 @@ test-asan: deps
 test-fast: build
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS) -LE integration
 
+# Coverage-guided fuzzing: every libFuzzer target built with clang under ASan+UBSan, each run
+# FUZZ_SECONDS on a copy of its committed corpus (tests/run_fuzz.py). A crash fails.
+fuzz: deps
+	cmake -S . -B $(FUZZ_BUILD) -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ \
+	  -DPROCWATCH_FUZZ=ON $(CMAKE_ARGS)
+	cmake --build $(FUZZ_BUILD) -j $(JOBS) --target procwatch_fuzzers
+	python3 tests/run_fuzz.py $(FUZZ_BUILD) $(FUZZ_SECONDS)
+
 # Capture benchmark (bench/run_bench.py), then the /metrics scrape benchmark. A MISS of a target
 # is printed, not a failure; a benchmark that cannot run fails.
 bench: build
@@ -61,4 +71,4 @@ bench: build
 	elif [ $$rc -ne 0 ]; then echo "make bench: $$sb failed (exit $$rc)" >&2; exit $$rc; fi
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)

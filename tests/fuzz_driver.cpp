@@ -18,11 +18,23 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size);
 int main(int argc, char** argv) {
   const long iterations = argc > 1 ? std::atol(argv[1]) : 10000;
   std::vector<std::vector<uint8_t>> seeds;
-  if (argc > 2 && std::filesystem::is_directory(argv[2])) {
+  if (argc < 3 || !std::filesystem::is_directory(argv[2])) {
+    std::fprintf(stderr, "fuzz driver: no corpus directory (usage: %s ITERATIONS CORPUS_DIR)\n",
+                 argv[0]);
+    return 2;
+  }
+  std::fprintf(stderr,
+               "fuzz driver: blind mutations of the seed corpus, not coverage-guided; "
+               "`make fuzz` runs the libFuzzer build\n");
+  {
     for (const auto& e : std::filesystem::directory_iterator(argv[2])) {
       std::ifstream f(e.path(), std::ios::binary);
       seeds.emplace_back(std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>());
     }
+  }
+  if (seeds.empty()) {
+    std::fprintf(stderr, "fuzz driver: corpus %s is empty\n", argv[2]);
+    return 2;
   }
   for (const auto& s : seeds) LLVMFuzzerTestOneInput(s.data(), s.size());
   std::mt19937_64 rng(12345);
