@@ -23,10 +23,12 @@ class CaptureTest(unittest.TestCase):
         cls.bins.cleanup()
 
     def test_short_lived_process(self):
-        exe = self.bins.copy("/bin/true", "pwtrue")
+        """A process that lives 100 ms is always complete, with either source."""
+        sh = self.bins.copy("/bin/sh", "pwsh")
         t = Trace("--source", SOURCE)
         try:
-            p = subprocess.Popen([exe, "short", "lived arg"])
+            # "; :" keeps sh itself (no exec of sleep in its place) for the 100 ms.
+            p = subprocess.Popen([sh, "-c", "sleep 0.1; :", "short", "lived arg"])
             p.wait()
             execs = t.wait_for(lambda e: e["event"] == "exec" and e["pid"] == p.pid)
             exits = t.wait_for(lambda e: e["event"] == "exit" and e["pid"] == p.pid)
@@ -35,23 +37,50 @@ class CaptureTest(unittest.TestCase):
         self.assertEqual(len(execs), 1, execs)
         ev = execs[0]
         self.assertEqual(ev["ppid"], os.getpid())
-        if SOURCE == "netlink" and ev["incomplete"] and ev["exe"] == "":
-            # Documented netlink limit: the process exited before /proc could be read. It is
-            # still reported, flagged, and identified by pid and parent.
-            print("note: netlink could not read the short-lived process in time", file=sys.stderr)
-        else:
-            self.assertEqual(ev["exe"], exe)
-            self.assertEqual(ev["argv"], [exe, "short", "lived arg"])
-            self.assertEqual(ev["uid"], 0)
-            self.assertEqual(ev["user"], "root")
-            self.assertEqual(ev["container_id"], "")
+        self.assertFalse(ev["incomplete"], ev)
+        self.assertEqual(ev["exe"], sh)
+        self.assertEqual(ev["argv"], [sh, "-c", "sleep 0.1; :", "short", "lived arg"])
+        self.assertEqual(ev["uid"], 0)
+        self.assertEqual(ev["user"], "root")
+        self.assertEqual(ev["container_id"], "")
         for key in ("ts", "comm", "gid", "cgroup", "context", "incomplete", "tree"):
             self.assertIn(key, ev)
         self.assertEqual(len(exits), 1, exits)
         self.assertEqual(exits[0]["exit_code"], 0)
         self.assertEqual(exits[0]["signal"], 0)
-        self.assertGreaterEqual(exits[0]["duration_s"], 0)
+        self.assertGreaterEqual(exits[0]["duration_s"], 0.1)
         self.assertLess(exits[0]["duration_s"], 5)
+
+    def test_200_true_one_at_a_time(self):
+        """/bin/true exits within microseconds: netlink may miss its /proc files (at most 1% of
+        200, reported incomplete with pid and parent); eBPF reads them in the kernel (none)."""
+        exe = self.bins.copy("/bin/true", "pwtrue")
+        t = Trace("--source", SOURCE)
+        pids = []
+        try:
+            for i in range(200):
+                p = subprocess.Popen([exe, "run", str(i)])
+                p.wait()
+                pids.append(p.pid)
+            last = pids[-1]
+            t.wait_for(lambda e: e["event"] == "exit" and e["pid"] == last)
+        finally:
+            self.assertEqual(t.stop(), 0)
+        by_pid = {}
+        for e in t.select(lambda e: e["event"] == "exec" and e["pid"] in set(pids)):
+            by_pid.setdefault(e["pid"], e)
+        self.assertEqual(len(by_pid), 200, "every exec reported")
+        incomplete = 0
+        for i, pid in enumerate(pids):
+            ev = by_pid[pid]
+            self.assertEqual(ev["ppid"], os.getpid())
+            if ev["incomplete"]:
+                incomplete += 1
+                continue
+            self.assertEqual(ev["exe"], exe)
+            self.assertEqual(ev["argv"], [exe, "run", str(i)])
+        print(f"{SOURCE}: {incomplete} of 200 incomplete", file=sys.stderr)
+        self.assertLessEqual(incomplete, 2 if SOURCE == "netlink" else 0)
 
     def test_exit_code_and_signal(self):
         sh = self.bins.copy("/bin/sh", "pwsh")
@@ -198,20 +227,24 @@ class ExecPathTest(unittest.TestCase):
         cls.bins.cleanup()
 
     def check_exec(self, spawn, expect_exe, expect_argv):
-        t = Trace("--source", SOURCE)
-        try:
-            pid = spawn()
-            execs = t.wait_for(lambda e: e["event"] == "exec" and e["pid"] == pid
-                               and e["exe"] == expect_exe)
-            if not execs:  # netlink may have missed it: look at what it did say
-                execs = t.wait_for(lambda e: e["event"] == "exec" and e["pid"] == pid, 2)
-        finally:
-            t.stop()
-        self.assertTrue(execs, "no exec event for pid %d" % pid)
-        ev = execs[-1]
-        if SOURCE == "netlink" and ev["incomplete"] and ev["exe"] == "":
-            print("note: netlink could not read pid %d in time" % pid, file=sys.stderr)
-            return
+        # netlink may lose a short-lived process's /proc files (about 1 in 100, reported
+        # incomplete): it gets three tries; eBPF gets one. Always-incomplete still fails.
+        for attempt in range(3 if SOURCE == "netlink" else 1):
+            t = Trace("--source", SOURCE)
+            try:
+                pid = spawn()
+                execs = t.wait_for(lambda e: e["event"] == "exec" and e["pid"] == pid
+                                   and e["exe"] == expect_exe)
+                if not execs:  # look at what it did say
+                    execs = t.wait_for(lambda e: e["event"] == "exec" and e["pid"] == pid, 2)
+            finally:
+                t.stop()
+            self.assertTrue(execs, "no exec event for pid %d" % pid)
+            ev = execs[-1]
+            if not (ev["incomplete"] and ev["exe"] == ""):
+                break
+            print("note: netlink could not read pid %d in time (try %d)" % (pid, attempt + 1),
+                  file=sys.stderr)
         self.assertEqual(ev["exe"], expect_exe)
         self.assertEqual(ev["argv"], expect_argv)
 

@@ -216,9 +216,9 @@ class PackageTest(unittest.TestCase):
                      "delaycompress", "missingok", "notifempty", "postrotate",
                      "/run/systemd/system", "HUP"]:
             self.assertIn(word, rot)
-        if shutil.which("logrotate"):
-            r = run("logrotate", "-d", "/etc/logrotate.d/procwatch", check=False)
-            self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertTrue(shutil.which("logrotate"), "logrotate missing (deps.txt: make deps)")
+        r = run("logrotate", "-d", "/etc/logrotate.d/procwatch", check=False)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
         wants = "/etc/systemd/system/multi-user.target.wants/procwatch.service"
         if os.path.isdir("/run/systemd/system"):
             self.assertTrue(os.path.lexists(wants), "postinst did not enable the unit")
@@ -254,13 +254,12 @@ class PackageTest(unittest.TestCase):
         self.assertIn("rules export", texts)
         with gzip.open(MAN, "rt") as f:
             source = f.read()
-        if shutil.which("man"):
-            env = dict(os.environ, MANWIDTH="250", MANPAGER="cat", PAGER="cat", LC_ALL="C",
-                       LANG="C")
-            page = run("man", "-l", MAN, env=env).stdout
-            page = re.sub(r".\x08", "", page).replace("\u2212", "-").replace("\u2010", "-")
-        else:
-            page = source.replace("\\-", "-").replace("\\e", "\\")
+        self.assertTrue(shutil.which("man"), "man missing (deps.txt: man-db)")
+        env = dict(os.environ, MANWIDTH="250", MANPAGER="cat", PAGER="cat", LC_ALL="C",
+                   LANG="C")
+        page = run("man", "-l", MAN, env=env).stdout
+        page = re.sub(r".\x08", "", page).replace("\u2212", "-").replace("\u2010", "-")
+        self.assertIn("procwatch", source)
         self.assertIn("COMMANDS", page)
         for path, text in texts.items():
             if path:
