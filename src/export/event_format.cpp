@@ -1,5 +1,6 @@
 #include "export/event_format.h"
 
+#include "core/text.h"
 #include "redact/redactor.h"
 
 #include <algorithm>
@@ -45,14 +46,11 @@ bool needs_quotes(const std::string& s) {
 
 std::string quote(const std::string& s) {
   std::string out = "'";
-  for (unsigned char c : s) {
-    if (c == '\'') {
+  for (char c : escape_for_terminal(s)) {  // keep control bytes off the terminal
+    if (c == '\'')
       out += "'\\''";
-    } else if (c < ' ' || c == 0x7f) {
-      out += fmt::format("\\x{:02x}", c);  // keep control bytes off the terminal
-    } else {
-      out += char(c);
-    }
+    else
+      out += c;
   }
   return out + "'";
 }
@@ -328,10 +326,10 @@ std::string event_text(const EventRecord& r, bool color) {
   std::string indent(size_t(std::min(r.depth, 24)) * 2, ' ');
   std::string what;
   if (!p.exe.empty()) {
-    what = p.exe;
+    what = escape_for_terminal(p.exe);
     if (p.exe_deleted) what += " (deleted)";
   } else {
-    what = "[" + p.comm + "]";
+    what = "[" + escape_for_terminal(p.comm) + "]";
   }
   std::string args;
   std::optional<std::vector<std::string>> masked;
@@ -355,7 +353,8 @@ std::string event_text(const EventRecord& r, bool color) {
   }
   if (p.incomplete) tail += fmt::format("  {}(incomplete){}", c_dim, c_reset);
   return fmt::format("{} {}{:<8}{} {:>7} {:>7} {:<9} {}{}{}{}{}{}\n", ts, c_ev, r.event, c_reset,
-                     p.key.pid, p.ppid, p.user.empty() ? std::to_string(p.uid) : p.user, indent,
+                     p.key.pid, p.ppid,
+                     p.user.empty() ? std::to_string(p.uid) : escape_for_terminal(p.user), indent,
                      c_bold, what, c_reset, args.empty() ? "" : " " + args, tail);
 }
 
@@ -413,19 +412,22 @@ std::string tree_text(const std::vector<ProcInfo>& procs, bool color) {
   std::function<void(const ProcInfo*, const std::string&, bool, bool)> walk =
       [&](const ProcInfo* p, const std::string& prefix, bool last, bool root) {
         std::string branch = root ? "" : (last ? "└─ " : "├─ ");
-        std::string what = p->exe.empty() ? "[" + p->comm + "]" : p->exe;
+        std::string what = p->exe.empty() ? "[" + escape_for_terminal(p->comm) + "]"
+                                          : escape_for_terminal(p->exe);
         if (p->exe_deleted) what += " (deleted)";
         std::optional<std::vector<std::string>> masked;
         const auto& argv = shown_argv(*p, masked);
         std::string args =
             argv.size() > 1 ? " " + join_argv({argv.begin() + 1, argv.end()}, 200) : "";
         std::string extra;
-        if (!p->container_id.empty()) extra += " container=" + p->container_id.substr(0, 12);
-        if (!p->context.empty()) extra += " context=" + p->context;
+        if (!p->container_id.empty())
+          extra += " container=" + escape_for_terminal(p->container_id.substr(0, 12));
+        if (!p->context.empty()) extra += " context=" + escape_for_terminal(p->context);
         if (p->threads > 1) extra += fmt::format(" threads={}", p->threads);
         if (p->incomplete) extra += " (incomplete)";
         out += fmt::format("{}{}{:>7} {:<9} {}{}{}{}{}{}{}\n", prefix, branch, p->key.pid,
-                           p->user.empty() ? std::to_string(p->uid) : p->user, c_bold, what,
+                           p->user.empty() ? std::to_string(p->uid) : escape_for_terminal(p->user),
+                           c_bold, what,
                            c_reset, args, c_dim, extra, c_reset);
         if (!seen.insert(p->key.pid).second) return;
         auto it = f.children.find(p->key.pid);

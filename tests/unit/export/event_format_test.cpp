@@ -1,5 +1,7 @@
 #include "export/event_format.h"
 
+#include "core/text.h"
+
 #include <gtest/gtest.h>
 
 #include <random>
@@ -205,6 +207,58 @@ TEST(EventRedaction, SecretsNeverReachAnyFormat) {
     EXPECT_NE(out->find("-p***"), std::string::npos) << *out;
     EXPECT_NE(out->find("db"), std::string::npos) << *out;
   }
+}
+
+}  // namespace
+}  // namespace procwatch::output
+
+namespace procwatch::output {
+namespace {
+
+// No byte a terminal acts on: C0 (but the final newline), DEL, UTF-8 C1 controls, BiDi
+// overrides and isolates, or bytes outside well-formed UTF-8 (checked by round-trip).
+void expect_terminal_safe(const std::string& text) {
+  std::string body = text;
+  while (!body.empty() && body.back() == '\n') body.pop_back();
+  for (size_t i = 0; i < body.size(); ++i) {
+    const auto c = static_cast<unsigned char>(body[i]);
+    if (c == '\n') continue;  // tree lines
+    EXPECT_FALSE(c < 0x20 || c == 0x7f) << "byte " << int(c) << " at " << i << ": " << body;
+  }
+  EXPECT_EQ(body.find("\xc2\x9b"), std::string::npos) << body;
+  EXPECT_EQ(body.find("\xe2\x80\xae"), std::string::npos) << body;
+  EXPECT_EQ(body.find("\xe2\x81\xa6"), std::string::npos) << body;
+  EXPECT_EQ(escape_for_terminal(body), body) << "only well-formed, harmless UTF-8 remains";
+}
+
+TEST(TerminalOutput, EveryFieldIsEscaped) {
+  EventRecord r{"exec", 1795067017000000000ull, sample_proc()};
+  r.proc.exe = "/tmp/\x1b[2Jevil\x07\xc2\x9b" "31m\xe2\x80\xae" "fdp.exe\xff";
+  r.proc.comm = "\x1b]0;title\x07";
+  r.proc.user = "us\x1b[1mer";
+  r.proc.context = "ctx\r\x1b[K";
+  r.proc.argv = {"x", "\x1b[2J", "a\xe2\x81\xa6" "b", "\x9b" "c"};
+  const std::string text = event_text(r, false);
+  expect_terminal_safe(text);
+  EXPECT_NE(text.find("/tmp/\\x1b[2Jevil\\x07\\xc2\\x9b31m\\xe2\\x80\\xaefdp.exe\\xff"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("us\\x1b[1mer"), std::string::npos) << text;
+  const std::string tree = tree_text({r.proc}, false);
+  expect_terminal_safe(tree);
+  EXPECT_NE(tree.find("context=ctx\\x0d\\x1b[K"), std::string::npos) << tree;
+
+  r.proc.exe.clear();  // shown as [comm]
+  const std::string by_comm = event_text(r, false);
+  expect_terminal_safe(by_comm);
+  EXPECT_NE(by_comm.find("[\\x1b]0;title\\x07]"), std::string::npos) << by_comm;
+}
+
+TEST(TerminalOutput, KeepsOrdinaryUtf8) {
+  EXPECT_EQ(escape_for_terminal("/home/zoë/日本/🙂"), "/home/zoë/日本/🙂");
+  EXPECT_EQ(escape_for_terminal("\xed\xa0\x80"), "\\xed\\xa0\\x80");  // a surrogate
+  EXPECT_EQ(escape_for_terminal("\xc0\xaf"), "\\xc0\\xaf");          // overlong '/'
+  EXPECT_EQ(escape_for_terminal("a\xe2\x80"), "a\\xe2\\x80");        // cut short
 }
 
 }  // namespace
