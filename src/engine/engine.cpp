@@ -48,6 +48,33 @@ void Engine::resync() {
   ReconcileResult r = table_.reconcile(reader_.scan());
   stats_.resync_removed += r.removed.size();
   stats_.resync_added += r.added.size();
+  const uint64_t now = realtime_ns();
+  for (ProcInfo& p : r.removed) {
+    output::EventRecord rec;
+    rec.event = "exit";
+    rec.ts_realtime_ns = now;
+    rec.resync = true;
+    output::ExitDetails d;  // when and how it ended is unknown
+    d.code_known = false;
+    d.duration_s = -1;
+    rec.exit = d;
+    rec.depth = p.ppid > 1 && table_.find(p.ppid) ? table_.depth(p.ppid) + 1 : 0;
+    rec.proc = std::move(p);
+    notify(rec);
+  }
+  for (ProcInfo& p : r.added) {
+    output::EventRecord rec;
+    rec.event = "exec";
+    rec.ts_realtime_ns = now;
+    rec.resync = true;
+    rec.depth = table_.depth(p.key.pid);
+    rec.proc = std::move(p);
+    notify(rec);
+  }
+}
+
+void Engine::notify(const output::EventRecord& r) {
+  for (const auto& l : listeners_) l(r);
 }
 
 void Engine::emit(Change& c) {
@@ -81,7 +108,7 @@ void Engine::emit(Change& c) {
       r.depth = table_.depth(r.proc.key.pid);
     }
   }
-  for (const auto& l : listeners_) l(r);
+  notify(r);
 }
 
 void Engine::handle(const ProcEvent& ev) {

@@ -54,6 +54,9 @@ class Engine {
 
  private:
   void emit(Change& c);  // consumes c.info
+  void notify(const output::EventRecord& r);
+  // Rescans /proc after a loss and reports what the lost events would have: an exit for each
+  // process gone meanwhile and an exec for each one started, both marked resync.
   void resync();
 
   const procfs::ProcReader& reader_;

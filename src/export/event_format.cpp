@@ -143,6 +143,7 @@ nlohmann::json event_json(const EventRecord& r) {
     if (e.core_dumped) j["core_dumped"] = true;
     j["duration_s"] = e.duration_s >= 0 ? nlohmann::json(e.duration_s) : nullptr;
   }
+  if (r.resync) j["resync"] = true;
   return j;
 }
 
@@ -302,6 +303,7 @@ void append_event_json_line(std::string& out, const EventRecord& r) {
   append_bool(out, "incomplete", p.incomplete);
   append_num(out, "pid", p.key.pid);
   append_num(out, "ppid", p.ppid);
+  if (r.resync) append_bool(out, "resync", true);
   if (is_exit) append_num(out, "signal", r.exit->signal);
   append_num(out, "start_time", p.key.start_time);
   append_num(out, "threads", p.threads);
@@ -352,6 +354,7 @@ std::string event_text(const EventRecord& r, bool color) {
     if (e.duration_s >= 0) tail += fmt::format(" after {:.3f}s", e.duration_s);
   }
   if (p.incomplete) tail += fmt::format("  {}(incomplete){}", c_dim, c_reset);
+  if (r.resync) tail += fmt::format("  {}(found by a resync after a loss){}", c_dim, c_reset);
   return fmt::format("{} {}{:<8}{} {:>7} {:>7} {:<9} {}{}{}{}{}{}\n", ts, c_ev, r.event, c_reset,
                      p.key.pid, p.ppid,
                      p.user.empty() ? std::to_string(p.uid) : escape_for_terminal(p.user), indent,

@@ -30,6 +30,7 @@ struct EventRecord {
   uint64_t lost_count = 0;  // event == "lost"
   std::string lost_reason;
   int depth = 0;            // known ancestors, for indentation
+  bool resync = false;      // found by a /proc resync after a loss: the event itself was lost
 };
 
 // RFC 3339 UTC with microseconds, e.g. 2026-11-21T05:43:37.123456Z.
