@@ -1,0 +1,276 @@
+#include "baseline/baseline.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <yaml-cpp/yaml.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <ctime>
+#include <fstream>
+#include <sstream>
+
+#include "core/text.h"
+#include "naming/random_name.h"
+
+namespace procwatch::baseline {
+
+namespace {
+constexpr size_t kMaxFileBytes = 64u << 20;
+}  // namespace
+
+std::string normalize_exe(std::string_view exe) {
+  if (!has_random_dir(exe)) return std::string(exe);
+  std::string out;
+  size_t at = 0;
+  while (at < exe.size()) {
+    const size_t slash = exe.find('/', at);
+    if (slash == std::string_view::npos) {  // the file name itself stays
+      out.append(exe.substr(at));
+      break;
+    }
+    const std::string_view comp = exe.substr(at, slash - at);
+    out.append(!comp.empty() && is_random_name(comp) ? "<random>" : std::string(comp));
+    out += '/';
+    at = slash + 1;
+  }
+  return out;
+}
+
+std::string format_time(int64_t unix_s) {
+  const time_t t = time_t(unix_s);
+  tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+int64_t parse_time(std::string_view text) {
+  tm tm{};
+  const std::string s(text);
+  const char* end = strptime(s.c_str(), "%Y-%m-%dT%H:%M:%SZ", &tm);
+  if (end == nullptr || *end != '\0') return -1;
+  return int64_t(timegm(&tm));
+}
+
+bool Baseline::add(const Key& k, const Seen& s) {
+  auto it = entries_.find(k);
+  if (it == entries_.end()) {
+    if (entries_.size() >= kMaxEntries) {
+      ++dropped_;
+      return false;
+    }
+    entries_.emplace(k, s);
+    return true;
+  }
+  Seen& e = it->second;
+  e.first_seen = e.first_seen && s.first_seen ? std::min(e.first_seen, s.first_seen)
+                                              : std::max(e.first_seen, s.first_seen);
+  e.last_seen = std::max(e.last_seen, s.last_seen);
+  e.count += s.count;
+  return true;
+}
+
+bool Baseline::observe(const std::string& tree, std::string_view exe, const std::string& user,
+                       int64_t now) {
+  Key k{tree, normalize_exe(exe), user};
+  auto it = entries_.find(k);
+  if (it != entries_.end()) {
+    it->second.last_seen = now;
+    ++it->second.count;
+    return true;
+  }
+  if (!learning(now)) return false;
+  add(k, Seen{now, now, 1});
+  return true;
+}
+
+size_t Baseline::forget(const std::string& tree) {
+  size_t n = 0;
+  for (auto it = entries_.begin(); it != entries_.end();) {
+    if (it->first.tree == tree) {
+      it = entries_.erase(it);
+      ++n;
+    } else {
+      ++it;
+    }
+  }
+  return n;
+}
+
+void Baseline::merge(const Baseline& other) {
+  for (const auto& [k, s] : other.entries_) add(k, s);
+}
+
+std::string Baseline::to_yaml() const {
+  YAML::Emitter y;
+  y << YAML::Comment("procwatch baseline: the process trees this machine runs. Sorted, one "
+                     "entry per (tree, exe, user); review and edit with `procwatch baseline`.");
+  y << YAML::BeginMap;
+  y << YAML::Key << "version" << YAML::Value << kFormatVersion;
+  y << YAML::Key << "learning" << YAML::Value << YAML::BeginMap;
+  y << YAML::Key << "started" << YAML::Value << format_time(learn_started);
+  y << YAML::Key << "duration_s" << YAML::Value << learn_for_s;
+  y << YAML::Key << "frozen" << YAML::Value << frozen;
+  y << YAML::EndMap;
+  y << YAML::Key << "entries" << YAML::Value << YAML::BeginSeq;
+  for (const auto& [k, s] : entries_) {
+    y << YAML::BeginMap;
+    y << YAML::Key << "tree" << YAML::Value << YAML::DoubleQuoted << k.tree;
+    y << YAML::Key << "exe" << YAML::Value << YAML::DoubleQuoted << k.exe;
+    y << YAML::Key << "user" << YAML::Value << YAML::DoubleQuoted << k.user;
+    y << YAML::Key << "first_seen" << YAML::Value << format_time(s.first_seen);
+    y << YAML::Key << "last_seen" << YAML::Value << format_time(s.last_seen);
+    y << YAML::Key << "count" << YAML::Value << s.count;
+    y << YAML::EndMap;
+  }
+  y << YAML::EndSeq << YAML::EndMap;
+  return std::string(y.c_str()) + "\n";
+}
+
+namespace {
+
+struct ParseError {
+  YAML::Mark mark;
+  std::string what;
+};
+
+[[noreturn]] void fail(const YAML::Node& n, std::string what) { throw ParseError{n.Mark(), what}; }
+
+const YAML::Node& need(const YAML::Node& map, const char* key, std::vector<YAML::Node>& keep) {
+  keep.push_back(map[key]);
+  if (!keep.back().IsDefined() || keep.back().IsNull())
+    fail(map, std::string("missing '") + key + "'");
+  return keep.back();
+}
+
+std::string scalar(const YAML::Node& n, const char* key) {
+  if (!n.IsScalar()) fail(n, std::string("'") + key + "' must be a string");
+  return n.Scalar();
+}
+
+int64_t time_of(const YAML::Node& n, const char* key) {
+  const int64_t t = parse_time(scalar(n, key));
+  if (t < 0) fail(n, std::string("'") + key + "' must be a time like 2026-12-01T12:00:00Z");
+  return t;
+}
+
+}  // namespace
+
+Result<Baseline> Baseline::parse(std::string_view text, const std::string& file) {
+  const std::string where = escape_control(file);
+  try {
+    const YAML::Node root = YAML::Load(std::string(text));
+    if (!root.IsMap()) fail(root, "not a procwatch baseline (expected a map with 'version')");
+    std::vector<YAML::Node> keep;
+    const YAML::Node& ver = need(root, "version", keep);
+    int version = 0;
+    try {
+      version = ver.as<int>();
+    } catch (const YAML::Exception&) {
+      fail(ver, "'version' must be a number");
+    }
+    if (version != kFormatVersion)
+      fail(ver, "written by a procwatch with baseline format " + std::to_string(version) +
+                    "; this one reads format " + std::to_string(kFormatVersion));
+    Baseline b;
+    const YAML::Node& learn = need(root, "learning", keep);
+    if (!learn.IsMap()) fail(learn, "'learning' must be a map");
+    b.learn_started = time_of(need(learn, "started", keep), "started");
+    try {
+      b.learn_for_s = need(learn, "duration_s", keep).as<int64_t>();
+      b.frozen = need(learn, "frozen", keep).as<bool>();
+    } catch (const YAML::Exception& e) {
+      fail(learn, "'duration_s' must be a number and 'frozen' true or false");
+    }
+    const YAML::Node& entries = need(root, "entries", keep);
+    if (!entries.IsSequence()) fail(entries, "'entries' must be a list");
+    for (const auto& e : entries) {
+      if (!e.IsMap()) fail(e, "an entry must be a map with tree, exe and user");
+      std::vector<YAML::Node> k2;
+      Key k{scalar(need(e, "tree", k2), "tree"), scalar(need(e, "exe", k2), "exe"),
+            scalar(need(e, "user", k2), "user")};
+      Seen s;
+      s.first_seen = time_of(need(e, "first_seen", k2), "first_seen");
+      s.last_seen = time_of(need(e, "last_seen", k2), "last_seen");
+      try {
+        s.count = need(e, "count", k2).as<uint64_t>();
+      } catch (const YAML::Exception&) {
+        fail(e, "'count' must be a number");
+      }
+      if (!b.add(k, s)) fail(e, "more than " + std::to_string(kMaxEntries) + " entries");
+    }
+    return b;
+  } catch (const ParseError& e) {
+    return make_error(where + ":" + std::to_string(e.mark.line + 1) + ":" +
+                      std::to_string(e.mark.column + 1) + ": " + escape_control(e.what));
+  } catch (const YAML::Exception& e) {
+    return make_error(where + ":" + std::to_string(e.mark.line + 1) + ":" +
+                      std::to_string(e.mark.column + 1) + ": " + escape_control(e.msg));
+  }
+}
+
+Result<Baseline> Baseline::load(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    const int e = errno;
+    return make_error(escape_control(path) + ": cannot read: " + std::strerror(e), e);
+  }
+  in.seekg(0, std::ios::end);
+  const auto size = in.tellg();
+  in.seekg(0);
+  if (size < 0 || size_t(size) > kMaxFileBytes)
+    return make_error(escape_control(path) + ": larger than " +
+                      std::to_string(kMaxFileBytes >> 20) + " MiB");
+  std::string text(size_t(size), '\0');
+  in.read(text.data(), std::streamsize(text.size()));
+  text.resize(size_t(in.gcount()));
+  return parse(text, path);
+}
+
+Result<bool> Baseline::save(const std::string& path) const {
+  const std::string text = to_yaml();
+  const size_t slash = path.rfind('/');
+  const std::string dir = slash == std::string::npos ? "." : path.substr(0, slash ? slash : 1);
+  std::string tmp = path + ".tmpXXXXXX";
+  const int fd = mkostemp(tmp.data(), O_CLOEXEC);
+  auto err = [&](const char* what) {
+    const int e = errno;
+    return make_error(escape_control(path) + ": " + what + ": " + std::strerror(e), e);
+  };
+  if (fd < 0) return err("cannot create a temp file");
+  size_t off = 0;
+  while (off < text.size()) {
+    const ssize_t n = ::write(fd, text.data() + off, text.size() - off);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      auto e = err("cannot write");
+      ::close(fd);
+      ::unlink(tmp.c_str());
+      return e;
+    }
+    off += size_t(n);
+  }
+  if (::fchmod(fd, 0640) != 0 || ::fsync(fd) != 0) {
+    auto e = err("cannot sync");
+    ::close(fd);
+    ::unlink(tmp.c_str());
+    return e;
+  }
+  ::close(fd);
+  if (::rename(tmp.c_str(), path.c_str()) != 0) {
+    auto e = err("cannot rename into place");
+    ::unlink(tmp.c_str());
+    return e;
+  }
+  if (const int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC); dfd >= 0) {
+    ::fsync(dfd);  // the rename itself reaches the disk
+    ::close(dfd);
+  }
+  return true;
+}
+
+}  // namespace procwatch::baseline
