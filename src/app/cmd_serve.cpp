@@ -13,6 +13,7 @@
 #include <utility>
 #include <vector>
 
+#include "app/baseline_monitor.h"
 #include "app/commands.h"
 #include "app/live_capture.h"
 #include "app/redaction.h"
@@ -121,6 +122,26 @@ int run_serve(const ServeOptions& opts) {
   DaemonState daemon;
   daemon.reload_ok_at_s = realtime_s();
 
+  std::unique_ptr<BaselineMonitor> baseline;
+  if (!opts.baseline.empty()) {
+    auto learn = rules::parse_duration(opts.baseline_learn);
+    auto every = rules::parse_duration(opts.baseline_save_interval);
+    for (const auto& [flag, d] : {std::pair{"--baseline.learn", &learn},
+                                  std::pair{"--baseline.save-interval", &every}}) {
+      if (!*d || (*d)->count() < 0) {
+        std::fprintf(stderr, "procwatch: %s: %s\n", flag,
+                     *d ? "must not be negative" : (*d).error().message.c_str());
+        return kExitUsage;
+      }
+    }
+    BaselineOptions bo;
+    bo.path = opts.baseline;
+    bo.learn_for_s = learn->count() / 1000;
+    bo.save_every_s = every->count() / 1000;
+    bo.max_trees = opts.max_trees;
+    baseline = std::make_unique<BaselineMonitor>(bo);
+  }
+
   std::unique_ptr<output::EventLog> events_log;
   if (!opts.events_log.empty()) {
     auto opened = output::EventLog::open(opts.events_log);
@@ -150,6 +171,7 @@ int run_serve(const ServeOptions& opts) {
   engine.add_listener(
       [&](const output::EventRecord& r) { tree_metrics.observe(r, monotonic_ns()); });
   if (events_log) engine.add_listener([&](const output::EventRecord& r) { events_log->append(r); });
+  if (baseline) engine.set_annotator([&](output::EventRecord& r) { baseline->annotate(r); });
 
   if (auto rc = live.start()) return *rc;
   const std::string source_str = live.source_name();
@@ -192,6 +214,10 @@ int run_serve(const ServeOptions& opts) {
   http::Server server;
   server.handle("/metrics", [&](const http::Request&) {
     std::vector<prometheus::MetricFamily> extra = daemon.families();
+    if (baseline) {
+      auto b = baseline->families();
+      extra.insert(extra.end(), std::make_move_iterator(b.begin()), std::make_move_iterator(b.end()));
+    }
     if (rule_monitor) {
       auto rules = rule_monitor->families();
       extra.insert(extra.end(), std::make_move_iterator(rules.begin()),
@@ -267,10 +293,12 @@ int run_serve(const ServeOptions& opts) {
     const uint64_t now = monotonic_ns();
     if (now - last_publish >= kPublishEveryNs) publish(e);
     notifier.tick(now, [&] { return status(e); });
+    if (baseline) baseline->tick(int64_t(realtime_s()));
   });
 
   live.run();
   notifier.stopping();
+  if (baseline) baseline->save(int64_t(realtime_s()));
   server.stop();
   return kExitOk;
 }

@@ -32,7 +32,19 @@ struct ServeOptions {
   std::string rules_config;        // --config: evaluate these rules; empty = none
   std::string cpu_interval = "5s";  // --cpu-interval: re-read CPU/memory for the rules
   std::string events_log;           // --events-log: JSON lines to this file, "-" = stdout
+  std::string baseline;             // --baseline: learn, then flag execs outside it
+  std::string baseline_learn = "24h";
+  std::string baseline_save_interval = "60s";
 };
 int run_serve(const ServeOptions& opts);
+
+// `baseline list|forget|import|freeze|learn --file FILE`: offline edits of a baseline file.
+struct BaselineCommand {
+  std::string action;             // list, forget, import, freeze, learn
+  std::string file = "/var/lib/procwatch/baseline.yml";
+  std::vector<std::string> args;  // trees (forget) or the file to merge (import)
+  bool json = false;
+};
+int run_baseline(const BaselineCommand& cmd);
 
 }  // namespace procwatch::app

@@ -105,6 +105,15 @@ int main(int argc, char** argv) {
   serve->add_option("--cpu-interval", serve_opts.cpu_interval,
                     "How often the rules re-read CPU and memory from /proc (e.g. 5s)")
       ->capture_default_str();
+  serve->add_option("--baseline", serve_opts.baseline,
+                    "Baseline file: learn the process trees this machine runs, then flag execs "
+                    "outside them (procwatch_unexpected_execs_total, \"expected\": false)");
+  serve->add_option("--baseline.learn", serve_opts.baseline_learn,
+                    "How long the baseline learns from its first start (e.g. 24h, 7d)")
+      ->capture_default_str();
+  serve->add_option("--baseline.save-interval", serve_opts.baseline_save_interval,
+                    "Write the baseline at most this often (and at SIGTERM)")
+      ->capture_default_str();
   serve->add_option("--events-log", serve_opts.events_log,
                     "Also write every event as a JSON line (as trace --json) to FILE, '-' for "
                     "stdout; reopened on SIGHUP");
@@ -127,6 +136,29 @@ int main(int argc, char** argv) {
   auto* rules_check = rules_cmd->add_subcommand("check", "Validate a rule config file");
   rules_check->add_option("--config", rules_config, "Rule config file")->capture_default_str();
 
+  procwatch::app::BaselineCommand baseline_cmd;
+  auto* baseline_app = app.add_subcommand(
+      "baseline", "The learned baseline of process trees (offline edits of the file)");
+  baseline_app->require_subcommand(1);
+  struct BaselineAction {
+    const char* name;
+    const char* help;
+    const char* args_help;
+  };
+  for (const BaselineAction& a : {
+           BaselineAction{"list", "Print the entries with first and last seen", nullptr},
+           BaselineAction{"forget", "Remove every entry of these trees", "TREE..."},
+           BaselineAction{"import", "Merge another baseline file into this one", "FILE"},
+           BaselineAction{"freeze", "End learning now: enforce from here on", nullptr},
+           BaselineAction{"learn", "Start a new learning period now", nullptr}}) {
+    auto* sub = baseline_app->add_subcommand(a.name, a.help);
+    sub->add_option("--file", baseline_cmd.file, "Baseline file")->capture_default_str();
+    if (a.args_help) sub->add_option("args", baseline_cmd.args, a.args_help)->required();
+    if (std::string(a.name) == "list")
+      sub->add_flag("--json", baseline_cmd.json, "One JSON array of entries");
+    sub->callback([&baseline_cmd, name = std::string(a.name)] { baseline_cmd.action = name; });
+  }
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::Success& e) {
@@ -143,6 +175,7 @@ int main(int argc, char** argv) {
   if (*serve) return procwatch::app::run_serve(serve_opts);
   if (*sources) return procwatch::app::run_sources(sources_opts);
   if (*check) return procwatch::app::run_check(check->remaining());
+  if (*baseline_app) return procwatch::app::run_baseline(baseline_cmd);
   if (*rules_export) return procwatch::app::run_rules_export(rules_config);
   if (*rules_check) return procwatch::app::run_rules_check(rules_config);
   return procwatch::app::kExitUsage;

@@ -73,7 +73,8 @@ void Engine::resync() {
   }
 }
 
-void Engine::notify(const output::EventRecord& r) {
+void Engine::notify(output::EventRecord& r) {
+  if (annotator_) annotator_(r);
   for (const auto& l : listeners_) l(r);
 }
 

@@ -38,6 +38,9 @@ class Engine {
   explicit Engine(const procfs::ProcReader& reader, TreeNameFn namer = {});
 
   void add_listener(Listener listener) { listeners_.push_back(std::move(listener)); }
+  // Runs on each record before the listeners see it (e.g. the baseline marks unexpected execs).
+  using Annotator = std::function<void(output::EventRecord&)>;
+  void set_annotator(Annotator a) { annotator_ = std::move(a); }
   void set_batch_hook(BatchHook hook) { batch_hook_ = std::move(hook); }
 
   // Loads every existing process from /proc into the table.
@@ -54,7 +57,7 @@ class Engine {
 
  private:
   void emit(Change& c);  // consumes c.info
-  void notify(const output::EventRecord& r);
+  void notify(output::EventRecord& r);
   // Rescans /proc after a loss and reports what the lost events would have: an exit for each
   // process gone meanwhile and an exec for each one started, both marked resync.
   void resync();
@@ -62,6 +65,7 @@ class Engine {
   const procfs::ProcReader& reader_;
   ProcessTable table_;
   std::vector<Listener> listeners_;
+  Annotator annotator_;
   BatchHook batch_hook_;
   EngineStats stats_;
   int64_t realtime_offset_ns_ = 0;

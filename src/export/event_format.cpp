@@ -144,6 +144,7 @@ nlohmann::json event_json(const EventRecord& r) {
     j["duration_s"] = e.duration_s >= 0 ? nlohmann::json(e.duration_s) : nullptr;
   }
   if (r.resync) j["resync"] = true;
+  if (r.expected) j["expected"] = *r.expected;
   return j;
 }
 
@@ -299,6 +300,7 @@ void append_event_json_line(std::string& out, const EventRecord& r) {
     else
       out += "null";
   }
+  if (r.expected) append_bool(out, "expected", *r.expected);
   append_num(out, "gid", p.gid);
   append_bool(out, "incomplete", p.incomplete);
   append_num(out, "pid", p.key.pid);
@@ -355,6 +357,7 @@ std::string event_text(const EventRecord& r, bool color) {
   }
   if (p.incomplete) tail += fmt::format("  {}(incomplete){}", c_dim, c_reset);
   if (r.resync) tail += fmt::format("  {}(found by a resync after a loss){}", c_dim, c_reset);
+  if (r.expected == false) tail += fmt::format("  {}(unexpected){}", color ? kRed : "", c_reset);
   return fmt::format("{} {}{:<8}{} {:>7} {:>7} {:<9} {}{}{}{}{}{}\n", ts, c_ev, r.event, c_reset,
                      p.key.pid, p.ppid,
                      p.user.empty() ? std::to_string(p.uid) : escape_for_terminal(p.user), indent,

@@ -31,6 +31,7 @@ struct EventRecord {
   std::string lost_reason;
   int depth = 0;            // known ancestors, for indentation
   bool resync = false;      // found by a /proc resync after a loss: the event itself was lost
+  std::optional<bool> expected;  // exec under `serve --baseline`: in the baseline or not
 };
 
 // RFC 3339 UTC with microseconds, e.g. 2026-11-21T05:43:37.123456Z.
