@@ -29,6 +29,7 @@ struct ServeOptions {
   std::string rules_config;        // --config: evaluate these rules; empty = none
   std::string cpu_interval = "5s";  // --cpu-interval: re-read CPU/memory for the rules
   std::string events_log;           // --events-log: JSON lines to this file, "-" = stdout
+  std::string web_config;           // --web.config.file: TLS, basic auth, headers
 };
 int run_serve(const ServeOptions& opts);
 

@@ -309,8 +309,9 @@ TEST(Server, AllAddressesTakeIpv4AndIpv6) {
   s.handle("/", [](const Request&) { return Response{200, "text/plain", "any"}; });
   ASSERT_TRUE(s.start(":0", 1));
   EXPECT_EQ(body_of(request(s.port(), "GET", "/")), "any");
-  if (have_ipv6_loopback())
+  if (have_ipv6_loopback()) {
     EXPECT_EQ(body_of(talk(s.port(), "GET / HTTP/1.0\r\n\r\n", true)), "any");
+  }
 }
 
 TEST(Server, CheckListenAddressSaysBusy) {
