@@ -10,6 +10,8 @@
 - --web.listen-address [::1]:PORT answers.
 - 200 connections sending one header byte a second plus 50 clients hammering /metrics: normal
   scrapes still answer in under 1 s each.
+- Client certificates: RequireAndVerifyClientCert admits a certificate signed by the
+  client_ca_file and refuses none or a self-signed one.
 - A bad web config is one stderr line naming the file and key, exit 2; SIGHUP re-reads the
   file (a bad one keeps the old config and sets procwatch_config_last_reload_successful 0).
 """
@@ -374,6 +376,43 @@ class WebTest(unittest.TestCase):
             self.tls.proc.send_signal(signal.SIGHUP)
             self.assertTrue(wait_until(lambda: self.tls.get("/metrics", old)[0] == 200, 10))
         self.assertIn("procwatch_config_last_reload_successful 1", self.tls.get("/metrics")[2])
+
+    def test_9_client_certificates(self):
+        def openssl(*args):
+            subprocess.run(["openssl", *args], check=True, capture_output=True, cwd=self.tmp)
+        openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=pwtest-ca",
+                "-days", "1", "-keyout", "ca.key", "-out", "ca.crt")
+        openssl("req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=client", "-keyout",
+                "client.key", "-out", "client.csr")
+        openssl("x509", "-req", "-in", "client.csr", "-CA", "ca.crt", "-CAkey", "ca.key",
+                "-CAcreateserial", "-days", "1", "-out", "client.crt")
+        openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=rogue", "-days",
+                "1", "-keyout", "rogue.key", "-out", "rogue.crt")
+        mtls = os.path.join(self.tmp, "mtls.yml")
+        with open(mtls, "w") as f:
+            f.write("tls_server_config:\n  cert_file: cert.pem\n  key_file: key.pem\n"
+                    "  client_auth_type: RequireAndVerifyClientCert\n"
+                    "  client_ca_file: ca.crt\n")
+
+        def ctx(name):
+            c = ssl.create_default_context(cafile=self.cert)
+            if name:
+                c.load_cert_chain(os.path.join(self.tmp, name + ".crt"),
+                                  os.path.join(self.tmp, name + ".key"))
+            return c
+
+        port = free_port()
+        s = Serve(self.tmp, "mtls", f"127.0.0.1:{port}", "--web.config.file", mtls,
+                  scheme="https", ctx=ctx("client"))
+        self.servers.append(s)
+        self.assertEqual(s.get("/metrics")[0], 200)
+        for name in [None, "rogue"]:
+            try:
+                status = get(s.base + "/metrics", ctx=ctx(name))[0]
+            except (OSError, urllib.error.URLError):
+                status = None  # the handshake was refused
+            self.assertIn(status, (None, 403), name)
+        self.assertEqual(s.get("/metrics")[0], 200)
 
 
 if __name__ == "__main__":
