@@ -12,6 +12,8 @@
   scrapes still answer in under 1 s each.
 - Client certificates: RequireAndVerifyClientCert admits a certificate signed by the
   client_ca_file and refuses none or a self-signed one.
+- Client certificates: RequireAndVerifyClientCert admits one signed by client_ca_file and
+  refuses none or a self-signed one.
 - A bad web config is one stderr line naming the file and key, exit 2; SIGHUP re-reads the
   file (a bad one keeps the old config and sets procwatch_config_last_reload_successful 0).
 """
