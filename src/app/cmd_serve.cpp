@@ -1,8 +1,8 @@
 // `procwatch serve`: Prometheus exporter. The engine thread feeds TreeMetrics and publishes an
 // immutable snapshot every kPublishEvery; HTTP threads only read the last snapshot. The listener
 // opens only once the source is attached and the initial /proc scan is in the table, so the
-// first scrape already counts every launch after it. SIGHUP re-reads the rules and reopens the
-// events log on the engine thread; nothing in the table or the counters is reset.
+// first scrape already counts every launch after it. SIGHUP re-reads the rules and the web config
+// and reopens the events log on the engine thread; nothing in the table or the counters is reset.
 #include <atomic>
 #include <cerrno>
 #include <chrono>
@@ -22,8 +22,8 @@
 #include "export/event_log.h"
 #include "export/http_server.h"
 #include "export/metrics_collector.h"
-#include "export/web_config.h"
 #include "export/tree_metrics.h"
+#include "export/web_config.h"
 #include "naming/tree_namer.h"
 #include "rules/config.h"
 #include "rules/rule.h"
@@ -51,12 +51,12 @@ std::string metrics_url(const std::string& listen_address, int port, bool tls) {
   return (tls ? "https://" : "http://") + host + ":" + std::to_string(port) + "/metrics";
 }
 
-// The web config's TLS settings need a new listener: stop, start again on the bound port, and
-// fall back to the previous settings if the new ones do not start.
-bool restart_with_tls(http::Server& server, const std::string& listen_address,
+// The web config's TLS settings need a new listener: stop, start again on the port first bound,
+// and fall back to the previous settings if the new ones do not start.
+bool restart_with_tls(http::Server& server, const std::string& listen_address, int port,
                       const std::optional<http::TlsOptions>& tls) {
   const std::string addr =
-      listen_address.substr(0, listen_address.rfind(':')) + ":" + std::to_string(server.port());
+      listen_address.substr(0, listen_address.rfind(':')) + ":" + std::to_string(port);
   http::ServerOptions next = server.options(), previous = server.options();
   next.tls = tls;
   server.stop();
@@ -247,6 +247,7 @@ int run_serve(const ServeOptions& opts) {
     live.stop();
     return kExitUsage;
   }
+  const int bound_port = server.port();
   std::fprintf(stderr, "procwatch: serving %s (source %s)\n",
                escape_control(metrics_url(opts.listen_address, server.port(),
                                             server_opts.tls.has_value()))
@@ -290,7 +291,7 @@ int run_serve(const ServeOptions& opts) {
       } else {
         server.set_access(web::access_of(*loaded));
         if (loaded->tls != server.options().tls &&
-            !restart_with_tls(server, opts.listen_address, loaded->tls))
+            !restart_with_tls(server, opts.listen_address, bound_port, loaded->tls))
           ok = false;
         web_config = std::move(*loaded);
       }

@@ -15,7 +15,8 @@
 - Client certificates: RequireAndVerifyClientCert admits one signed by client_ca_file and
   refuses none or a self-signed one.
 - A bad web config is one stderr line naming the file and key, exit 2; SIGHUP re-reads the
-  file (a bad one keeps the old config and sets procwatch_config_last_reload_successful 0).
+  file (a bad one keeps the old config and sets procwatch_config_last_reload_successful 0); a
+  changed certificate is served after SIGHUP on the same port.
 """
 import base64
 import os
@@ -415,6 +416,40 @@ class WebTest(unittest.TestCase):
                 status = None  # the handshake was refused
             self.assertIn(status, (None, 403), name)
         self.assertEqual(s.get("/metrics")[0], 200)
+
+    def test_10_sighup_rotates_the_certificate(self):
+        cert2, key2 = (os.path.join(self.tmp, n) for n in ("cert2.pem", "key2.pem"))
+        subprocess.run(
+            ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=localhost",
+             "-addext", "subjectAltName=DNS:localhost", "-days", "1", "-keyout", key2,
+             "-out", cert2], check=True, capture_output=True)
+        rot = os.path.join(self.tmp, "rotate.yml")
+        with open(rot, "w") as f:
+            f.write(f"tls_server_config:\n  cert_file: {self.cert}\n  key_file: {self.key}\n")
+        port = free_port()
+        s = Serve(self.tmp, "rotate", f"127.0.0.1:{port}", "--web.config.file", rot,
+                  scheme="https", ctx=self.ctx)
+        self.servers.append(s)
+        ctx2 = ssl.create_default_context(cafile=cert2)
+        with self.assertRaises(urllib.error.URLError):
+            get(s.base + "/metrics", ctx=ctx2)
+        with open(rot, "w") as f:
+            f.write(f"tls_server_config:\n  cert_file: {cert2}\n  key_file: {key2}\n")
+        s.proc.send_signal(signal.SIGHUP)
+
+        def new_cert_served():
+            try:
+                return get(s.base + "/metrics", ctx=ctx2)[0] == 200
+            except (OSError, urllib.error.URLError):
+                return False
+        self.assertTrue(wait_until(new_cert_served, 10), s.stderr())
+        # Same port; and back to plain HTTP when tls_server_config goes.
+        with open(rot, "w") as f:
+            f.write("basic_auth_users: {}\n")
+        s.proc.send_signal(signal.SIGHUP)
+        self.assertTrue(wait_until(
+            lambda: get(f"http://127.0.0.1:{port}/metrics")[0] == 200, 10), s.stderr())
+        self.assertIsNone(s.proc.poll())
 
 
 if __name__ == "__main__":
