@@ -222,7 +222,9 @@ class Parser {
       const std::string key_name = join(k, name);
       if (name == "http2") {
         const std::string s = scalar(v, key_name);
-        if (s != "true" && s != "false") fail(key_name, "expected true or false, got '" + s + "'");
+        bool b = false;
+        if (!YAML::convert<bool>::decode(v, b))
+          fail(key_name, "expected true or false, got '" + s + "'");
       } else if (name == "headers") {
         need_map(v, key_name);
         std::set<std::string> seen;

@@ -98,8 +98,11 @@ class Serve:
         return self.err.read()
 
     def stop(self):
-        stop(self.proc)
+        """The exit code (0 after SIGTERM), or the stderr when it is not 0."""
+        rc = stop(self.proc)
+        text = self.stderr() if rc != 0 else ""
         self.err.close()
+        return rc, text
 
 
 # Runs in a child process, so its threads do not share the measuring process's GIL.
@@ -185,9 +188,14 @@ class WebTest(unittest.TestCase):
 
     @classmethod
     def tearDownClass(cls):
+        failed = []
         for s in cls.servers:
-            s.stop()
+            rc, text = s.stop()
+            if rc != 0:
+                failed.append(f"{s.base} exited {rc}: {text}")
         shutil.rmtree(cls.tmp, ignore_errors=True)
+        if failed:
+            raise AssertionError("\n".join(failed))
 
     def test_1_basic_auth_on_every_path(self):
         for path in ["/metrics", "/", "/-/healthy", "/nothing"]:

@@ -74,7 +74,7 @@ tls_server_config:
   client_ca_file: ca.pem
   min_version: TLS13
 http_server_config:
-  http2: false
+  http2: yes
   headers:
     X-Frame-Options: deny
     Strict-Transport-Security: max-age=31536000
