@@ -2,7 +2,7 @@
 // (ProcessTable fed with fork/exec events, EventRecords into TreeMetrics::observe, publish from
 // the table, MetricsCollector) with --trees trees and --procs live processes, then times
 // --scrapes renderings of /metrics: the collector + serializer alone, and GET over HTTP from the
-// same CivetWeb server serve uses. Prints median and min-max in ms; exit 1 if the HTTP median
+// same libmicrohttpd server serve uses. Prints median and min-max in ms; exit 1 if the HTTP median
 // is above --target-ms.
 //
 //   pw_scrape_bench [--trees 2000] [--procs 10000] [--scrapes 50] [--prom-cnproc]
@@ -230,7 +230,8 @@ int main(int argc, char** argv) {
       const auto t0 = Clock::now();
       const std::string resp = http_get(port, "/metrics");
       over_http.push_back(ms_since(t0));
-      if (resp.rfind("HTTP/1.0 200", 0) != 0 || resp.size() < bytes) {
+      const bool ok200 = resp.rfind("HTTP/1.", 0) == 0 && resp.compare(8, 5, " 200 ") == 0;
+      if (!ok200 || resp.size() < bytes) {
         std::fprintf(stderr, "pw_scrape_bench: bad response (%zu bytes)\n", resp.size());
         return 1;
       }

@@ -1,8 +1,8 @@
 // `procwatch serve`: Prometheus exporter. The engine thread feeds TreeMetrics and publishes an
 // immutable snapshot every kPublishEvery; HTTP threads only read the last snapshot. The listener
 // opens only once the source is attached and the initial /proc scan is in the table, so the
-// first scrape already counts every launch after it. SIGHUP re-reads the rules and reopens the
-// events log on the engine thread; nothing in the table or the counters is reset.
+// first scrape already counts every launch after it. SIGHUP re-reads the rules and the web config
+// and reopens the events log on the engine thread; nothing in the table or the counters is reset.
 #include <atomic>
 #include <cerrno>
 #include <chrono>
@@ -25,6 +25,7 @@
 #include "export/http_server.h"
 #include "export/metrics_collector.h"
 #include "export/tree_metrics.h"
+#include "export/web_config.h"
 #include "naming/tree_namer.h"
 #include "rules/config.h"
 #include "rules/rule.h"
@@ -46,10 +47,28 @@ std::string landing_page(const std::string& source) {
 }
 
 // "http://0.0.0.0:9501/metrics" for ":9501"; the bound port replaces a requested port 0.
-std::string metrics_url(const std::string& listen_address, int port) {
+std::string metrics_url(const std::string& listen_address, int port, bool tls) {
   std::string host = listen_address.substr(0, listen_address.rfind(':'));
   if (host.empty()) host = "0.0.0.0";
-  return "http://" + host + ":" + std::to_string(port) + "/metrics";
+  return (tls ? "https://" : "http://") + host + ":" + std::to_string(port) + "/metrics";
+}
+
+// The web config's TLS settings need a new listener: stop, start again on the port first bound,
+// and fall back to the previous settings if the new ones do not start.
+bool restart_with_tls(http::Server& server, const std::string& listen_address, int port,
+                      const std::optional<http::TlsOptions>& tls) {
+  const std::string addr =
+      listen_address.substr(0, listen_address.rfind(':')) + ":" + std::to_string(port);
+  http::ServerOptions next = server.options(), previous = server.options();
+  next.tls = tls;
+  server.stop();
+  auto started = server.start(addr, next);
+  if (started) return true;
+  std::fprintf(stderr, "procwatch: reload: %s; keeping the previous TLS settings\n",
+               started.error().message.c_str());
+  if (auto again = server.start(addr, previous); !again)
+    std::fprintf(stderr, "procwatch: reload: %s\n", again.error().message.c_str());
+  return false;
 }
 
 // What the daemon itself reports beside the collector's series; written by the engine thread,
@@ -113,6 +132,16 @@ int run_serve(const ServeOptions& opts) {
     }
     if (!apply_redaction(*loaded)) return kExitUsage;
     rules_config = std::move(*loaded);
+  }
+  // Web config (--web.config.file): TLS, basic auth, headers; a bad file is exit 2 at start.
+  std::optional<web::WebConfig> web_config;
+  if (!opts.web_config.empty()) {
+    auto loaded = web::load_web_config(opts.web_config);
+    if (!loaded) {
+      std::fprintf(stderr, "procwatch: %s\n", escape_control(loaded.error().message).c_str());
+      return kExitUsage;
+    }
+    web_config = std::move(*loaded);
   }
   // The listener opens only once capture is live, but a busy port is said before anything starts.
   if (auto ok = http::check_listen_address(opts.listen_address); !ok) {
@@ -236,13 +265,21 @@ int run_serve(const ServeOptions& opts) {
   server.handle("/-/healthy", [](const http::Request&) {
     return http::Response{200, "text/plain; charset=utf-8", "procwatch is healthy.\n"};
   });
-  if (auto started = server.start(opts.listen_address); !started) {
+  http::ServerOptions server_opts;
+  if (web_config) {
+    server_opts.tls = web_config->tls;
+    server.set_access(web::access_of(*web_config));
+  }
+  if (auto started = server.start(opts.listen_address, server_opts); !started) {
     std::fprintf(stderr, "procwatch: %s\n", started.error().message.c_str());
     live.stop();
     return kExitUsage;
   }
+  const int bound_port = server.port();
   std::fprintf(stderr, "procwatch: serving %s (source %s)\n",
-               escape_control(metrics_url(opts.listen_address, server.port())).c_str(),
+               escape_control(metrics_url(opts.listen_address, server.port(),
+                                            server_opts.tls.has_value()))
+                   .c_str(),
                source_str.c_str());
   std::fflush(stderr);
 
@@ -273,6 +310,20 @@ int run_serve(const ServeOptions& opts) {
                      loaded.error().message.c_str());
       } else {
         ok = false;
+      }
+    }
+    if (web_config) {
+      auto loaded = web::load_web_config(opts.web_config);
+      if (!loaded) {
+        ok = false;
+        std::fprintf(stderr, "procwatch: reload failed, keeping the previous web config: %s\n",
+                     escape_control(loaded.error().message).c_str());
+      } else {
+        server.set_access(web::access_of(*loaded));
+        if (loaded->tls != server.options().tls &&
+            !restart_with_tls(server, opts.listen_address, bound_port, loaded->tls))
+          ok = false;
+        web_config = std::move(*loaded);
       }
     }
     daemon.reload_ok = ok;

@@ -35,6 +35,7 @@ struct ServeOptions {
   std::string baseline;             // --baseline: learn, then flag execs outside it
   std::string baseline_learn = "24h";
   std::string baseline_save_interval = "60s";
+  std::string web_config;           // --web.config.file: TLS, basic auth, headers
 };
 int run_serve(const ServeOptions& opts);
 

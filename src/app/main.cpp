@@ -117,6 +117,9 @@ int main(int argc, char** argv) {
   serve->add_option("--events-log", serve_opts.events_log,
                     "Also write every event as a JSON line (as trace --json) to FILE, '-' for "
                     "stdout; reopened on SIGHUP");
+  serve->add_option("--web.config.file", serve_opts.web_config,
+                    "Web config (exporter-toolkit format): TLS, basic auth users, response "
+                    "headers; re-read on SIGHUP");
   add_source_options(serve, serve_opts.common);
   add_procfs_option(serve, serve_opts.common);
 

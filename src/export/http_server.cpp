@@ -1,11 +1,17 @@
 #include "export/http_server.h"
 
-#include <civetweb.h>
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <gnutls/gnutls.h>
+#include <microhttpd.h>
 #include <netdb.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdarg>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <exception>
@@ -15,84 +21,254 @@ namespace procwatch::http {
 
 namespace {
 
-bool all_digits(std::string_view s) {
+constexpr const char* kRealmHeader = "Basic realm=\"procwatch\"";
+
+bool parse_port(std::string_view s, int* port) {
   if (s.empty() || s.size() > 5) return false;
   for (char c : s)
     if (c < '0' || c > '9') return false;
-  return std::strtoul(std::string(s).c_str(), nullptr, 10) <= 65535;
+  const unsigned long v = std::strtoul(std::string(s).c_str(), nullptr, 10);
+  if (v > 65535) return false;
+  *port = int(v);
+  return true;
 }
 
-void send(mg_connection* conn, const Response& r, bool head) {
-  mg_response_header_start(conn, r.status);
-  mg_response_header_add(conn, "Content-Type", r.content_type.c_str(), -1);
-  const std::string len = std::to_string(r.body.size());
-  mg_response_header_add(conn, "Content-Length", len.c_str(), -1);
-  mg_response_header_send(conn);
-  if (!head && !r.body.empty()) mg_write(conn, r.body.data(), r.body.size());
+Error bad_address(std::string_view addr, const char* why) {
+  return make_error("bad listen address \"" + std::string(addr) + "\" (" + why + ")");
 }
 
-// CivetWeb only says "Failed to setup server ports"; binding the same address ourselves tells
-// why (EADDRINUSE, EACCES, EADDRNOTAVAIL). 0 when it binds, or the address does not resolve.
-int bind_errno(const std::string& host, const std::string& port) {
+Error listen_error(const std::string& listen_address, int err, const std::string& fallback) {
+  return make_error(
+      "cannot listen on " + listen_address + ": " + (err ? std::strerror(err) : fallback), err);
+}
+
+bool have_ipv6() {
+  const int fd = socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return false;
+  close(fd);
+  return true;
+}
+
+// Resolves the parsed address to one socket address. 0 or an errno-like code (EADDRNOTAVAIL
+// for a host name that does not resolve).
+int resolve(const ListenAddress& la, sockaddr_storage* ss, socklen_t* len) {
+  std::memset(ss, 0, sizeof *ss);
+  if (la.host.empty() || la.host == "::" || la.host == "0.0.0.0") {
+    if (la.host != "0.0.0.0" && have_ipv6()) {
+      auto* a6 = reinterpret_cast<sockaddr_in6*>(ss);
+      a6->sin6_family = AF_INET6;
+      a6->sin6_addr = in6addr_any;
+      a6->sin6_port = htons(uint16_t(la.port));
+      *len = sizeof *a6;
+      return 0;
+    }
+    if (la.host == "::") return EAFNOSUPPORT;
+    auto* a4 = reinterpret_cast<sockaddr_in*>(ss);
+    a4->sin_family = AF_INET;
+    a4->sin_addr.s_addr = htonl(INADDR_ANY);
+    a4->sin_port = htons(uint16_t(la.port));
+    *len = sizeof *a4;
+    return 0;
+  }
   addrinfo hints{};
   hints.ai_socktype = SOCK_STREAM;
   hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
   addrinfo* res = nullptr;
-  std::string h = host;
-  if (h.size() >= 2 && h.front() == '[') h = h.substr(1, h.size() - 2);
-  if (getaddrinfo(h.empty() ? nullptr : h.c_str(), port.c_str(), &hints, &res) != 0) return 0;
-  int err = 0;
-  for (addrinfo* ai = res; ai && !err; ai = ai->ai_next) {
-    const int fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, ai->ai_protocol);
-    if (fd < 0) continue;
-    const int one = 1;
-    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);  // as CivetWeb does
-    if (bind(fd, ai->ai_addr, ai->ai_addrlen) != 0) err = errno;
-    close(fd);
-    if (h.empty()) break;  // ":port" listens on IPv4 only
-  }
+  const std::string port = std::to_string(la.port);
+  if (getaddrinfo(la.host.c_str(), port.c_str(), &hints, &res) != 0 || res == nullptr)
+    return EADDRNOTAVAIL;
+  std::memcpy(ss, res->ai_addr, res->ai_addrlen);
+  *len = res->ai_addrlen;
   freeaddrinfo(res);
-  return err;
+  return 0;
 }
 
-// CivetWeb would otherwise write its own messages; start() reports errors itself.
-int quiet_log(const mg_connection*, const char*) { return 1; }
-
-}  // namespace
-
-Result<std::string> civetweb_listening_ports(std::string_view addr) {
-  const size_t colon = addr.rfind(':');
-  if (colon == std::string_view::npos || !all_digits(addr.substr(colon + 1)))
-    return make_error("bad listen address \"" + std::string(addr) +
-                      "\" (expected [host]:port, e.g. :9501 or 127.0.0.1:9501)");
-  const std::string_view host = addr.substr(0, colon);
-  const std::string_view port = addr.substr(colon + 1);
-  if (host.empty()) return std::string(port);
-  if (host.front() == '[') {
-    if (host.size() < 3 || host.back() != ']')
-      return make_error("bad listen address \"" + std::string(addr) + "\"");
-    return std::string(addr);
+// A bound, listening, non-blocking socket in *fd, or the errno of what failed.
+int open_listener(const ListenAddress& la, int* fd) {
+  sockaddr_storage ss;
+  socklen_t len = 0;
+  if (int err = resolve(la, &ss, &len)) return err;
+  const int s = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+  if (s < 0) return errno;
+  const int one = 1, zero = 0;
+  setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  // [::] takes IPv4 too (as Go's net.Listen does); [::1] is IPv6 only anyway.
+  if (ss.ss_family == AF_INET6) setsockopt(s, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof zero);
+  if (bind(s, reinterpret_cast<sockaddr*>(&ss), len) != 0 || listen(s, 256) != 0) {
+    const int err = errno;
+    close(s);
+    return err;
   }
-  if (host.find_first_of(":,[] ") != std::string_view::npos)
-    return make_error("bad listen address \"" + std::string(addr) +
-                      "\" (write IPv6 addresses as [addr]:port)");
-  return std::string(addr);
+  *fd = s;
+  return 0;
 }
 
-namespace {
-Error listen_error(const std::string& listen_address, int err, const char* fallback) {
-  return make_error("cannot listen on " + listen_address + ": " +
-                        (err ? std::strerror(err) : fallback),
-                    err);
+int bound_port(int fd) {
+  sockaddr_storage ss{};
+  socklen_t len = sizeof ss;
+  if (getsockname(fd, reinterpret_cast<sockaddr*>(&ss), &len) != 0) return 0;
+  if (ss.ss_family == AF_INET6) return ntohs(reinterpret_cast<sockaddr_in6*>(&ss)->sin6_port);
+  return ntohs(reinterpret_cast<sockaddr_in*>(&ss)->sin_port);
 }
+
+// What MHD said last while starting (e.g. a certificate it refused); quiet otherwise.
+thread_local std::string* start_log = nullptr;
+void mhd_log(void*, const char* fmt, va_list ap) {
+  if (start_log == nullptr) return;
+  char buf[512];
+  std::vsnprintf(buf, sizeof buf, fmt, ap);
+  std::string line(buf);
+  while (!line.empty() && (line.back() == '\n' || line.back() == '.')) line.pop_back();
+  *start_log = line;
+}
+
+// The raw request target, kept per request for its query string.
+struct RequestState {
+  std::string uri;
+};
+
+void free_body(void* cls) { delete static_cast<std::string*>(cls); }
+
 }  // namespace
+
+struct ServerCallbacks {
+  static void* on_uri(void*, const char* uri, MHD_Connection*) {
+    return new RequestState{uri ? uri : ""};
+  }
+
+  static void on_completed(void*, MHD_Connection*, void** con_cls,
+                           MHD_RequestTerminationCode) {
+    delete static_cast<RequestState*>(*con_cls);
+    *con_cls = nullptr;
+  }
+
+  // Before the TLS handshake: ask for (or insist on) a client certificate.
+  static void on_connection(void* cls, MHD_Connection* c, void**,
+                            MHD_ConnectionNotificationCode toe) {
+    const auto* self = static_cast<const Server*>(cls);
+    if (toe != MHD_CONNECTION_NOTIFY_STARTED || !self->options_.tls) return;
+    const MHD_ConnectionInfo* ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_GNUTLS_SESSION);
+    if (ci == nullptr || ci->tls_session == nullptr) return;
+    auto s = static_cast<gnutls_session_t>(ci->tls_session);
+    switch (self->options_.tls->client_auth) {
+      case ClientAuth::kNone:
+        break;
+      case ClientAuth::kRequest:
+      case ClientAuth::kVerifyIfGiven:
+        gnutls_certificate_server_set_request(s, GNUTLS_CERT_REQUEST);
+        break;
+      case ClientAuth::kRequireAny:
+      case ClientAuth::kRequireAndVerify:
+        gnutls_certificate_server_set_request(s, GNUTLS_CERT_REQUIRE);
+        break;
+    }
+  }
+
+  static bool client_cert_ok(const Server& self, MHD_Connection* c) {
+    if (!self.options_.tls) return true;
+    const ClientAuth policy = self.options_.tls->client_auth;
+    if (policy == ClientAuth::kNone || policy == ClientAuth::kRequest) return true;
+    const MHD_ConnectionInfo* ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_GNUTLS_SESSION);
+    if (ci == nullptr || ci->tls_session == nullptr) return false;
+    auto s = static_cast<gnutls_session_t>(ci->tls_session);
+    unsigned n = 0;
+    const bool given = gnutls_certificate_get_peers(s, &n) != nullptr && n > 0;
+    if (policy == ClientAuth::kRequireAny) return given;
+    if (!given) return policy == ClientAuth::kVerifyIfGiven;
+    unsigned status = 0;
+    return gnutls_certificate_verify_peers2(s, &status) == GNUTLS_E_SUCCESS && status == 0;
+  }
+
+  static MHD_Result respond(MHD_Connection* c, Response r, const Access& a, bool challenge) {
+    auto* body = new std::string(std::move(r.body));
+    MHD_Response* resp = MHD_create_response_from_buffer_with_free_callback_cls(
+        body->size(), body->data(), &free_body, body);
+    if (resp == nullptr) {
+      delete body;
+      return MHD_NO;
+    }
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, r.content_type.c_str());
+    if (challenge) MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE, kRealmHeader);
+    for (const auto& [k, v] : a.headers) MHD_add_response_header(resp, k.c_str(), v.c_str());
+    const MHD_Result ret = MHD_queue_response(c, unsigned(r.status), resp);
+    MHD_destroy_response(resp);
+    return ret;
+  }
+
+  static MHD_Result on_request(void* cls, MHD_Connection* c, const char* url, const char* method,
+                               const char*, const char*, size_t* upload_size, void** con_cls) {
+    const auto* self = static_cast<const Server*>(cls);
+    if (*upload_size != 0) {  // a body nobody asked for: drop it
+      *upload_size = 0;
+      return MHD_YES;
+    }
+    const std::shared_ptr<const Access> access = self->access();
+    Request req;
+    req.method = method ? method : "";
+    req.path = url ? url : "";
+    if (const auto* st = static_cast<const RequestState*>(*con_cls)) {
+      const size_t q = st->uri.find('?');
+      if (q != std::string::npos) req.query = st->uri.substr(q + 1);
+    }
+    const bool head = req.method == "HEAD";
+    if (!client_cert_ok(*self, c))
+      return respond(c, {403, "text/plain; charset=utf-8", "client certificate required\n"},
+                     *access, false);
+    if (access->users && !access->users->empty()) {
+      char* pass = nullptr;
+      char* user = MHD_basic_auth_get_username_password(c, &pass);
+      const bool ok = user != nullptr && pass != nullptr && access->users->check(user, pass);
+      if (pass) {
+        explicit_bzero(pass, std::strlen(pass));
+        MHD_free(pass);
+      }
+      if (user) MHD_free(user);
+      if (!ok)
+        return respond(c, {401, "text/plain; charset=utf-8", "unauthorized\n"}, *access, true);
+    }
+    auto it = self->handlers_.find(req.path);
+    if (it == self->handlers_.end())
+      return respond(c, {404, "text/plain; charset=utf-8", "not found\n"}, *access, false);
+    if (req.method != "GET" && !head)
+      return respond(c, {405, "text/plain; charset=utf-8", "method not allowed\n"}, *access,
+                     false);
+    Response r;
+    try {
+      r = it->second(req);
+    } catch (const std::exception& e) {  // never let an exception cross into MHD's C code
+      r = Response{500, "text/plain; charset=utf-8",
+                   std::string("internal error: ") + e.what() + "\n"};
+    }
+    return respond(c, std::move(r), *access, false);
+  }
+};
+
+Result<ListenAddress> parse_listen_address(std::string_view addr) {
+  const char* form = "expected [host]:port, e.g. :9501, 127.0.0.1:9501 or [::1]:9501";
+  const size_t colon = addr.rfind(':');
+  ListenAddress la;
+  if (colon == std::string_view::npos || !parse_port(addr.substr(colon + 1), &la.port))
+    return bad_address(addr, form);
+  std::string_view host = addr.substr(0, colon);
+  if (!host.empty() && host.front() == '[') {
+    if (host.size() < 3 || host.back() != ']') return bad_address(addr, form);
+    host = host.substr(1, host.size() - 2);
+    in6_addr a6;
+    if (!inet_pton(AF_INET6, std::string(host).c_str(), &a6))
+      return bad_address(addr, "not an IPv6 address in brackets");
+  } else if (host.find_first_of(":,[] ") != std::string_view::npos) {
+    return bad_address(addr, "write IPv6 addresses as [addr]:port");
+  }
+  la.host = std::string(host);
+  return la;
+}
 
 Result<bool> check_listen_address(const std::string& listen_address) {
-  auto ports = civetweb_listening_ports(listen_address);
-  if (!ports) return ports.error();
-  const size_t colon = listen_address.rfind(':');
-  const int err = bind_errno(listen_address.substr(0, colon), listen_address.substr(colon + 1));
-  if (err) return listen_error(listen_address, err, "");
+  auto la = parse_listen_address(listen_address);
+  if (!la) return la.error();
+  int fd = -1;
+  if (int err = open_listener(*la, &fd)) return listen_error(listen_address, err, "");
+  close(fd);
   return true;
 }
 
@@ -102,67 +278,71 @@ void Server::handle(std::string path, Handler handler) {
   handlers_[std::move(path)] = std::move(handler);
 }
 
-Result<bool> Server::start(const std::string& listen_address, int threads) {
-  auto ports = civetweb_listening_ports(listen_address);
-  if (!ports) return ports.error();
-  const std::string nthreads = std::to_string(threads < 1 ? 1 : threads);
-  const char* options[] = {"listening_ports",
-                           ports->c_str(),
-                           "num_threads",
-                           nthreads.c_str(),
-                           "enable_keep_alive",
-                           "yes",
-                           "request_timeout_ms",
-                           "10000",
-                           nullptr};
-  mg_callbacks callbacks{};
-  callbacks.log_message = quiet_log;
-  mg_init_data init{&callbacks, this, options};
-  char text[256] = {0};
-  unsigned code = 0;
-  mg_error_data error{&code, text, sizeof text};
-  ctx_ = mg_start2(&init, &error);
-  if (!ctx_) {
-    const size_t colon = listen_address.rfind(':');
-    const int err = bind_errno(listen_address.substr(0, colon), listen_address.substr(colon + 1));
-    return listen_error(listen_address, err, text[0] ? text : "CivetWeb did not start");
+void Server::set_access(Access access) {
+  auto next = std::make_shared<const Access>(std::move(access));
+  std::lock_guard lock(access_mu_);
+  access_ = std::move(next);
+}
+
+std::shared_ptr<const Access> Server::access() const {
+  std::lock_guard lock(access_mu_);
+  return access_;
+}
+
+Result<bool> Server::start(const std::string& listen_address, const ServerOptions& options) {
+  stop();
+  auto la = parse_listen_address(listen_address);
+  if (!la) return la.error();
+  int fd = -1;
+  if (int err = open_listener(*la, &fd)) return listen_error(listen_address, err, "");
+  options_ = options;
+  if (options_.threads < 1) options_.threads = 1;
+
+  unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ERROR_LOG;
+  // The logger first: options are applied in order, and later ones may log.
+  std::vector<MHD_OptionItem> opts = {
+      {MHD_OPTION_EXTERNAL_LOGGER, reinterpret_cast<intptr_t>(&mhd_log), nullptr},
+      {MHD_OPTION_LISTEN_SOCKET, fd, nullptr},
+      {MHD_OPTION_CONNECTION_LIMIT, intptr_t(options_.connection_limit), nullptr},
+      {MHD_OPTION_PER_IP_CONNECTION_LIMIT, intptr_t(options_.per_ip_limit), nullptr},
+      {MHD_OPTION_CONNECTION_TIMEOUT, intptr_t(options_.timeout_s), nullptr},
+      {MHD_OPTION_CONNECTION_MEMORY_LIMIT, intptr_t(options_.request_memory), nullptr},
+      {MHD_OPTION_URI_LOG_CALLBACK, reinterpret_cast<intptr_t>(&ServerCallbacks::on_uri), this},
+      {MHD_OPTION_NOTIFY_COMPLETED, reinterpret_cast<intptr_t>(&ServerCallbacks::on_completed),
+       this},
+  };
+  if (options_.threads > 1) opts.push_back({MHD_OPTION_THREAD_POOL_SIZE, options_.threads, nullptr});
+  if (options_.tls) {
+    const TlsOptions& t = *options_.tls;
+    flags |= MHD_USE_TLS;
+    opts.push_back({MHD_OPTION_HTTPS_MEM_KEY, 0, const_cast<char*>(t.key_pem.c_str())});
+    opts.push_back({MHD_OPTION_HTTPS_MEM_CERT, 0, const_cast<char*>(t.cert_pem.c_str())});
+    if (!t.ca_pem.empty())
+      opts.push_back({MHD_OPTION_HTTPS_MEM_TRUST, 0, const_cast<char*>(t.ca_pem.c_str())});
+    opts.push_back({MHD_OPTION_HTTPS_PRIORITIES, 0, const_cast<char*>(t.priorities.c_str())});
+    if (t.client_auth != ClientAuth::kNone)
+      opts.push_back({MHD_OPTION_NOTIFY_CONNECTION,
+                      reinterpret_cast<intptr_t>(&ServerCallbacks::on_connection), this});
   }
-  // One catch-all handler: exact-path lookup here keeps CivetWeb's prefix matching out of it.
-  mg_set_request_handler(ctx_, "/", &Server::dispatch, this);
-  mg_server_port sp[4]{};
-  if (mg_get_server_ports(ctx_, 4, sp) > 0) port_ = sp[0].port;
+  opts.push_back({MHD_OPTION_END, 0, nullptr});
+
+  std::string said;
+  start_log = &said;
+  daemon_ = MHD_start_daemon(flags, 0, nullptr, nullptr, &ServerCallbacks::on_request, this,
+                             MHD_OPTION_ARRAY, opts.data(), MHD_OPTION_END);
+  start_log = nullptr;
+  if (daemon_ == nullptr) {
+    if (fcntl(fd, F_GETFD) != -1) close(fd);
+    return listen_error(listen_address, 0, said.empty() ? "HTTP server did not start" : said);
+  }
+  port_ = bound_port(fd);
   return true;
 }
 
 void Server::stop() {
-  if (ctx_) mg_stop(ctx_);
-  ctx_ = nullptr;
-}
-
-int Server::dispatch(mg_connection* conn, void* cbdata) {
-  const auto* self = static_cast<const Server*>(cbdata);
-  const mg_request_info* ri = mg_get_request_info(conn);
-  Request req;
-  req.method = ri->request_method ? ri->request_method : "";
-  req.path = ri->local_uri ? ri->local_uri : "";
-  req.query = ri->query_string ? ri->query_string : "";
-  const bool head = req.method == "HEAD";
-  auto it = self->handlers_.find(req.path);
-  if (it == self->handlers_.end()) {
-    send(conn, Response{404, "text/plain; charset=utf-8", "not found\n"}, head);
-  } else if (req.method != "GET" && !head) {
-    send(conn, Response{405, "text/plain; charset=utf-8", "method not allowed\n"}, false);
-  } else {
-    Response r;
-    try {
-      r = it->second(req);
-    } catch (const std::exception& e) {  // never let an exception cross into CivetWeb's C code
-      r = Response{500, "text/plain; charset=utf-8",
-                   std::string("internal error: ") + e.what() + "\n"};
-    }
-    send(conn, r, head);
-  }
-  return 1;  // handled; CivetWeb closes or keeps the connection per keep-alive
+  if (daemon_) MHD_stop_daemon(daemon_);  // closes the listening socket too
+  daemon_ = nullptr;
+  port_ = 0;
 }
 
 }  // namespace procwatch::http

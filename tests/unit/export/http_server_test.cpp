@@ -6,6 +6,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <cstdio>
+#include <cstdlib>
+#include <memory>
 #include <stdexcept>
 #include <string>
 
@@ -53,42 +56,102 @@ std::string request(int port, const std::string& method, const std::string& path
   return out;
 }
 
+// Sends `raw` as is to 127.0.0.1 (or ::1 when v6) and returns all that comes back.
+std::string talk(int port, const std::string& raw, bool v6 = false) {
+  int fd = socket(v6 ? AF_INET6 : AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  timeval tv{5, 0};
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  int rc;
+  if (v6) {
+    sockaddr_in6 a{};
+    a.sin6_family = AF_INET6;
+    a.sin6_port = htons(uint16_t(port));
+    a.sin6_addr = in6addr_loopback;
+    rc = connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
+  } else {
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(uint16_t(port));
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    rc = connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
+  }
+  std::string out;
+  if (rc == 0) {
+    size_t off = 0;
+    while (off < raw.size()) {
+      const ssize_t n = write(fd, raw.data() + off, raw.size() - off);
+      if (n <= 0) break;
+      off += size_t(n);
+    }
+    char buf[4096];
+    ssize_t n;
+    while ((n = read(fd, buf, sizeof buf)) > 0) out.append(buf, size_t(n));
+  }
+  close(fd);
+  return out;
+}
+
+bool have_ipv6_loopback() {
+  FILE* f = std::fopen("/proc/net/if_inet6", "r");
+  if (!f) return false;
+  char line[256];
+  bool found = false;
+  while (std::fgets(line, sizeof line, f))
+    if (std::string(line).rfind("00000000000000000000000000000001", 0) == 0) found = true;
+  std::fclose(f);
+  return found;
+}
+
+// The status code of a raw response ("HTTP/1.1 200 OK" -> 200), 0 when none.
+int status_of(const std::string& resp) {
+  if (resp.size() < 12 || resp.rfind("HTTP/1.", 0) != 0) return 0;
+  return std::atoi(resp.substr(9, 3).c_str());
+}
+
 std::string body_of(const std::string& resp) {
   const size_t at = resp.find("\r\n\r\n");
   return at == std::string::npos ? "" : resp.substr(at + 4);
 }
 
-TEST(ListenAddress, ToCivetwebPorts) {
+TEST(ListenAddress, Parses) {
   struct Case {
     const char* in;
-    const char* want;  // nullptr = error
+    const char* host;  // nullptr = error
+    int port;
   } cases[] = {
-      {":9501", "9501"},
-      {"127.0.0.1:9501", "127.0.0.1:9501"},
-      {"0.0.0.0:80", "0.0.0.0:80"},
-      {"[::1]:9501", "[::1]:9501"},
-      {"9501", nullptr},
-      {"", nullptr},
-      {":", nullptr},
-      {":99999", nullptr},
-      {":95x1", nullptr},
-      {"::1:9501", nullptr},
-      {"a,b:1", nullptr},
-      {"[]:1", nullptr},
+      {":9501", "", 9501},
+      {"127.0.0.1:9501", "127.0.0.1", 9501},
+      {"0.0.0.0:80", "0.0.0.0", 80},
+      {"[::1]:9501", "::1", 9501},
+      {"[::]:0", "::", 0},
+      {"localhost:9501", "localhost", 9501},
+      {"9501", nullptr, 0},
+      {"", nullptr, 0},
+      {":", nullptr, 0},
+      {":99999", nullptr, 0},
+      {":95x1", nullptr, 0},
+      {"::1:9501", nullptr, 0},
+      {"a,b:1", nullptr, 0},
+      {"[]:1", nullptr, 0},
+      {"[1.2.3.4]:1", nullptr, 0},
+      {"[::1:1", nullptr, 0},
   };
   for (const auto& c : cases) {
-    auto r = civetweb_listening_ports(c.in);
-    if (c.want) {
+    auto r = parse_listen_address(c.in);
+    if (c.host) {
       ASSERT_TRUE(r.ok()) << c.in << ": " << r.error().message;
-      EXPECT_EQ(*r, c.want);
+      EXPECT_EQ(r->host, c.host) << c.in;
+      EXPECT_EQ(r->port, c.port) << c.in;
     } else {
-      EXPECT_FALSE(r.ok()) << c.in << " -> " << *r;
+      EXPECT_FALSE(r.ok()) << c.in << " -> " << r->host;
+      if (!r.ok()) {
+        EXPECT_NE(r.error().message.find("bad listen address"), std::string::npos);
+      }
     }
   }
 }
 
-// Stopping CivetWeb takes up to ~2 s (its listener polls with a fixed timeout), so the suite
-// shares one server.
+// The suite shares one server.
 class ServerTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
@@ -122,7 +185,7 @@ int ServerTest::port_ = 0;
 
 TEST_F(ServerTest, ServesExactPaths) {
   const std::string m = request(port_, "GET", "/metrics?x=1");
-  EXPECT_EQ(m.rfind("HTTP/1.0 200", 0), 0u) << m;
+  EXPECT_EQ(status_of(m), 200) << m;
   EXPECT_NE(m.find("Content-Type: text/plain; version=0.0.4"), std::string::npos) << m;
   EXPECT_EQ(body_of(m), "m 1\nq=x=1\n");
   const std::string root = request(port_, "GET", "/");
@@ -134,23 +197,23 @@ TEST_F(ServerTest, ServesExactPaths) {
 
 TEST_F(ServerTest, UnknownPathIs404AndOtherMethods405) {
   const std::string nf = request(port_, "GET", "/metricsx");
-  EXPECT_EQ(nf.rfind("HTTP/1.0 404", 0), 0u) << nf;
+  EXPECT_EQ(status_of(nf), 404) << nf;
   const std::string sub = request(port_, "GET", "/metrics/sub");
-  EXPECT_EQ(sub.rfind("HTTP/1.0 404", 0), 0u) << sub;
+  EXPECT_EQ(status_of(sub), 404) << sub;
   const std::string post = request(port_, "POST", "/metrics");
-  EXPECT_EQ(post.rfind("HTTP/1.0 405", 0), 0u) << post;
+  EXPECT_EQ(status_of(post), 405) << post;
 }
 
 TEST_F(ServerTest, HeadHasNoBody) {
   const std::string h = request(port_, "HEAD", "/metrics");
-  EXPECT_EQ(h.rfind("HTTP/1.0 200", 0), 0u) << h;
+  EXPECT_EQ(status_of(h), 200) << h;
   EXPECT_EQ(body_of(h), "");
   EXPECT_NE(h.find("Content-Length: 7"), std::string::npos) << h;  // the GET body: "m 1\nq=\n"
 }
 
 TEST_F(ServerTest, HandlerExceptionIs500) {
   const std::string b = request(port_, "GET", "/boom");
-  EXPECT_EQ(b.rfind("HTTP/1.0 500", 0), 0u) << b;
+  EXPECT_EQ(status_of(b), 500) << b;
 }
 
 TEST(Server, StopIsIdempotentAndClosesThePort) {
@@ -182,6 +245,82 @@ TEST(Server, BadAddressIsAnError) {
   auto r = s.start("localhost");
   ASSERT_FALSE(r.ok());
   EXPECT_NE(r.error().message.find("bad listen address"), std::string::npos);
+}
+
+TEST(Server, BasicAuthAndHeaders) {
+  Server s;
+  s.handle("/metrics", [](const Request&) { return Response{200, "text/plain", "m 1\n"}; });
+  Access a;
+  // htpasswd -nbBC 4 alice wonderland
+  a.users = std::make_shared<const auth::BasicAuth>(std::map<std::string, std::string>{
+      {"alice", "$2y$04$Rv3nDofmpxTrAX2vcm1m5.f6WWO.hYnZITKoXzJMj680jgV7gnKmq"}});
+  a.headers = {{"X-Frame-Options", "deny"}};
+  s.set_access(a);
+  ASSERT_TRUE(s.start("127.0.0.1:0", 2));
+  const int port = s.port();
+  ASSERT_NE(port, 0);
+  auto get = [&](const std::string& path, const std::string& extra) {
+    return talk(port, "GET " + path + " HTTP/1.0\r\nHost: x\r\n" + extra + "\r\n");
+  };
+  const std::string none = get("/metrics", "");
+  EXPECT_EQ(status_of(none), 401) << none;
+  EXPECT_NE(none.find("WWW-Authenticate: Basic realm=\"procwatch\""), std::string::npos) << none;
+  EXPECT_NE(none.find("X-Frame-Options: deny"), std::string::npos) << none;
+  // alice:wonderland, alice:wonderlan
+  const std::string right = get("/metrics", "Authorization: Basic YWxpY2U6d29uZGVybGFuZA==\r\n");
+  EXPECT_EQ(status_of(right), 200) << right;
+  EXPECT_EQ(body_of(right), "m 1\n");
+  EXPECT_NE(right.find("X-Frame-Options: deny"), std::string::npos) << right;
+  const std::string wrong = get("/metrics", "Authorization: Basic YWxpY2U6d29uZGVybGFu\r\n");
+  EXPECT_EQ(status_of(wrong), 401) << wrong;
+  // Every path is protected, even one that does not exist.
+  EXPECT_EQ(status_of(get("/nothing", "")), 401);
+  // Swapping the access policy takes effect at once.
+  s.set_access(Access{});
+  EXPECT_EQ(status_of(get("/metrics", "")), 200);
+}
+
+TEST(Server, OversizedRequestIsRefused) {
+  Server s;
+  s.handle("/", [](const Request&) { return Response{200, "text/plain", "up"}; });
+  ServerOptions o;
+  o.threads = 1;
+  o.request_memory = 8 * 1024;
+  ASSERT_TRUE(s.start("127.0.0.1:0", o));
+  const std::string big(64 * 1024, 'a');
+  const std::string r =
+      talk(s.port(), "GET / HTTP/1.0\r\nHost: x\r\nX-Big: " + big + "\r\n\r\n");
+  EXPECT_TRUE(r.empty() || status_of(r) / 100 == 4) << r.substr(0, 200);
+  EXPECT_EQ(r.find(" 200 "), std::string::npos);
+  // ...and the server goes on.
+  EXPECT_EQ(body_of(request(s.port(), "GET", "/")), "up");
+}
+
+TEST(Server, ListensOnIpv6Loopback) {
+  if (!have_ipv6_loopback()) GTEST_SKIP() << "no IPv6 loopback on this machine";
+  Server s;
+  s.handle("/", [](const Request&) { return Response{200, "text/plain", "v6"}; });
+  ASSERT_TRUE(s.start("[::1]:0", 1));
+  EXPECT_EQ(body_of(talk(s.port(), "GET / HTTP/1.0\r\n\r\n", true)), "v6");
+}
+
+TEST(Server, AllAddressesTakeIpv4AndIpv6) {
+  Server s;
+  s.handle("/", [](const Request&) { return Response{200, "text/plain", "any"}; });
+  ASSERT_TRUE(s.start(":0", 1));
+  EXPECT_EQ(body_of(request(s.port(), "GET", "/")), "any");
+  if (have_ipv6_loopback()) {
+    EXPECT_EQ(body_of(talk(s.port(), "GET / HTTP/1.0\r\n\r\n", true)), "any");
+  }
+}
+
+TEST(Server, CheckListenAddressSaysBusy) {
+  Listener busy;
+  const std::string addr = "127.0.0.1:" + std::to_string(busy.port);
+  auto r = check_listen_address(addr);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().message, "cannot listen on " + addr + ": Address already in use");
+  EXPECT_TRUE(check_listen_address("127.0.0.1:0").ok());
 }
 
 }  // namespace
