@@ -43,7 +43,8 @@ std::string landing_page(const std::string& source) {
          source +
          " source.</p>\n"
          "<ul><li><a href=\"/metrics\">/metrics</a></li>"
-         "<li><a href=\"/-/healthy\">/-/healthy</a></li></ul>\n</body></html>\n";
+         "<li><a href=\"/-/healthy\">/-/healthy</a></li>"
+         "<li><a href=\"/-/ready\">/-/ready</a></li></ul>\n</body></html>\n";
 }
 
 // "http://0.0.0.0:9501/metrics" for ":9501"; the bound port replaces a requested port 0.
@@ -264,6 +265,10 @@ int run_serve(const ServeOptions& opts) {
   });
   server.handle("/-/healthy", [](const http::Request&) {
     return http::Response{200, "text/plain; charset=utf-8", "procwatch is healthy.\n"};
+  });
+  // Ready once it answers at all: the listener opens only when capture is live.
+  server.handle("/-/ready", [](const http::Request&) {
+    return http::Response{200, "text/plain; charset=utf-8", "procwatch is ready.\n"};
   });
   http::ServerOptions server_opts;
   if (web_config) {

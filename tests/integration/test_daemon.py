@@ -109,6 +109,7 @@ class DaemonTest(unittest.TestCase):
                     self.assertIsNone(s.proc.poll(), "serve exited: %s" % "\n".join(s.err))
                     self.assertLess(time.time(), deadline, "never answered")
                     time.sleep(0.005)
+            self.assertEqual(http_get(s.base + "/-/ready")[0], 200)
             info = samples(text, "procwatch_build_info")
             self.assertEqual(len(info), 1, text[:2000])
             self.assertNotEqual(info[0][0]["source"], "none", "round %d" % i)
