@@ -12,6 +12,7 @@
 #include <set>
 #include <sstream>
 
+#include "core/text.h"
 #include "rules/matcher.h"
 
 namespace procwatch::rules {
@@ -101,7 +102,7 @@ Result<Selector> make_selector(SelectorKind kind, std::string_view written,
   };
   switch (kind) {
     case SelectorKind::kArgs: {
-      auto re = PosixRegex::compile(sel.value);
+      auto re = UserRegex::compile(sel.value);
       if (!re) return make_error("bad regex '" + sel.value + "': " + re.error().message);
       sel.regex = *re;
       return sel;
@@ -163,7 +164,11 @@ class Parser {
 
   Config parse_root(const YAML::Node& root) {
     Config cfg;
-    if (root.IsNull()) fail(root, "empty config (expected a map with 'rules' and/or 'cpu')");
+    if (root.IsNull()) {
+      // An empty or comments-only file: said at 1:1 (yaml-cpp gives no position for nothing).
+      throw ConfigError{root.Mark().is_null() ? YAML::Mark() : root.Mark(),
+                        "empty config (expected a map with 'rules' and/or 'cpu')"};
+    }
     auto keys = check_map(root, "config", {"rules", "cpu", "redact", "redact_defaults"});
     if (auto it = keys.find("redact"); it != keys.end()) {
       const YAML::Node& list = it->second.second;
@@ -251,6 +256,9 @@ class Parser {
       fail(*key_node, "'" + key + "' expects a string, got nothing");
     }
     if (!v.IsScalar()) fail(v, "'" + key + "' expects a string, got " + type_name(v));
+    if (v.Scalar().find('\0') != std::string::npos) {
+      fail(v, "'" + key + "' contains a NUL character (\\0), which would cut the value short");
+    }
     const std::string& tag = v.Tag();
     if (!tag.empty() && tag != "?" && tag != "!") {
       fail(v, "'" + tag + "' is read as a YAML tag (quote the value, e.g. \"" + tag + "\")");
@@ -402,19 +410,86 @@ class Parser {
   const IdResolver& ids_;
 };
 
+// One line whatever the file name and the values quoted in msg hold (control characters,
+// BiDi overrides: escape_control).
 std::string located(const std::string& file, const YAML::Mark& m, const std::string& msg) {
-  if (m.is_null()) return file + ": " + msg;
-  return file + ":" + std::to_string(m.line + 1) + ":" + std::to_string(m.column + 1) + ": " +
-         msg;
+  const int line = m.is_null() ? 1 : m.line + 1, column = m.is_null() ? 1 : m.column + 1;
+  return escape_control(file) + ":" + std::to_string(line) + ":" + std::to_string(column) +
+         ": " + escape_control(msg);
+}
+
+}  // namespace
+
+namespace {
+
+// "FILE:LINE:COL: msg" for a 0-based offset into text.
+std::string located_at(const std::string& file, std::string_view text, size_t offset,
+                       const std::string& msg) {
+  YAML::Mark m;
+  m.line = 0;
+  m.column = 0;
+  for (size_t i = 0; i < offset && i < text.size(); ++i) {
+    if (text[i] == '\n') {
+      ++m.line;
+      m.column = 0;
+    } else {
+      ++m.column;
+    }
+  }
+  return located(file, m, msg);
+}
+
+// Where the second document of a stream starts: the `---` that follows content (the first
+// document may itself open with one). npos when there is none to see.
+size_t second_document_offset(std::string_view text) {
+  bool content = false;
+  bool first_marker_seen = false;
+  size_t pos = 0;
+  while (pos < text.size()) {
+    size_t eol = text.find('\n', pos);
+    if (eol == std::string_view::npos) eol = text.size();
+    std::string_view line = text.substr(pos, eol - pos);
+    const bool marker = line.substr(0, 3) == "---" &&
+                        (line.size() == 3 || line[3] == ' ' || line[3] == '\t' || line[3] == '\r');
+    const bool end_marker = line.substr(0, 3) == "..." &&
+                            (line.size() == 3 || line[3] == ' ' || line[3] == '\t' || line[3] == '\r');
+    if (marker) {
+      if (content || first_marker_seen) return pos;
+      first_marker_seen = true;
+      content = line.find_first_not_of(" \t\r", 3) != std::string_view::npos &&
+                line[line.find_first_not_of(" \t\r", 3)] != '#';
+    } else if (end_marker) {
+      content = true;  // anything after "..." is another document
+      first_marker_seen = true;
+    } else {
+      size_t first = line.find_first_not_of(" \t\r");
+      if (first != std::string_view::npos && line[first] != '#') content = true;
+    }
+    pos = eol + 1;
+  }
+  return std::string_view::npos;
 }
 
 }  // namespace
 
 Result<Config> parse_config(std::string_view yaml_text, const std::string& file_name,
                             const IdResolver& ids) {
-  YAML::Node root;
+  // What yaml-cpp would silently get wrong: cut at a NUL, or read a file whose lines end in a
+  // lone CR as one line.
+  if (size_t nul = yaml_text.find('\0'); nul != std::string_view::npos) {
+    return make_error(located_at(file_name, yaml_text, nul,
+                                 "NUL byte in the file (expected YAML text)"));
+  }
+  for (size_t i = 0; i < yaml_text.size(); ++i) {
+    if (yaml_text[i] == '\r' && (i + 1 >= yaml_text.size() || yaml_text[i + 1] != '\n')) {
+      return make_error(located_at(file_name, yaml_text, i,
+                                   "carriage return without a line feed (CR-only line endings; "
+                                   "expected LF or CR LF)"));
+    }
+  }
+  std::vector<YAML::Node> docs;
   try {
-    root = YAML::Load(std::string(yaml_text));
+    docs = YAML::LoadAll(std::string(yaml_text));
   } catch (const YAML::Exception& e) {
     std::string msg = "invalid YAML: " + e.msg;
     if (e.msg == "illegal map value") {
@@ -424,6 +499,16 @@ Result<Config> parse_config(std::string_view yaml_text, const std::string& file_
     }
     return make_error(located(file_name, e.mark, msg));
   }
+  if (docs.size() > 1) {
+    size_t at = second_document_offset(yaml_text);
+    std::string msg = "a second YAML document (expected one document; remove the '---' "
+                      "and what follows, or merge it into the first)";
+    if (at != std::string_view::npos) return make_error(located_at(file_name, yaml_text, at, msg));
+    YAML::Mark m = docs[1].Mark();
+    if (m.is_null()) m = YAML::Mark();
+    return make_error(located(file_name, m, msg));
+  }
+  YAML::Node root = docs.empty() ? YAML::Node() : docs[0];
   try {
     Parser p(ids);
     Config cfg = p.parse_root(root);
@@ -440,7 +525,7 @@ Result<Config> load_config(const std::string& path, const IdResolver& ids) {
   std::ifstream in(path, std::ios::binary);
   if (!in) {
     int err = errno;
-    return make_error(path + ": cannot read: " + std::strerror(err), err);
+    return make_error(escape_control(path) + ": cannot read: " + std::strerror(err), err);
   }
   std::stringstream ss;
   ss << in.rdbuf();
