@@ -65,7 +65,9 @@ def sigterm_and_time(p):
         p.kill()
         p.wait()
         rc = None
-    return rc, time.monotonic() - t0
+    took = time.monotonic() - t0
+    p.stderr.close()
+    return rc, took
 
 
 def proc_count():
@@ -79,7 +81,13 @@ class StopWhileBusy(unittest.TestCase):
         cls.victims = []
         for _ in range(20):
             argv = "".join(rng.choice("ab") for _ in range(3800))
-            cls.victims.append(subprocess.Popen(["sh", "-c", "sleep 600; :", argv]))
+            # Own session, no inherited pipes: tearDown kills the group (sh and its sleep), and
+            # no orphan keeps CTest's output pipe open.
+            cls.victims.append(subprocess.Popen(["sh", "-c", "sleep 600; :", argv],
+                                                stdin=subprocess.DEVNULL,
+                                                stdout=subprocess.DEVNULL,
+                                                stderr=subprocess.DEVNULL,
+                                                start_new_session=True))
         rules = ["rules:"]
         for i in range(100):
             rules.append("  - name: heavy%d\n    match:\n      args: '(a|b)*a(a|b){20}c|q%d'\n"
@@ -92,7 +100,10 @@ class StopWhileBusy(unittest.TestCase):
     @classmethod
     def tearDownClass(cls):
         for v in cls.victims:
-            v.kill()
+            try:
+                os.killpg(v.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
             v.wait()
         os.unlink(cls.config)
 
@@ -109,7 +120,7 @@ class StopWhileBusy(unittest.TestCase):
 
         def spawn():
             while not stop.is_set():
-                subprocess.run(["/bin/true"])
+                subprocess.run(["/bin/true"], stdin=subprocess.DEVNULL)
                 time.sleep(0.05)
         t = threading.Thread(target=spawn)
         t.start()
