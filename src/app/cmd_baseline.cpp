@@ -42,8 +42,8 @@ int run_baseline(const BaselineCommand& cmd) {
                                   : "enforcing",
                   b.entries().size());
       for (const auto& [k, s] : b.entries())
-        std::printf("%-40s %-30s %-10s %s  %s  %llu\n", escape_for_terminal(k.tree).c_str(),
-                    escape_for_terminal(k.exe).c_str(), escape_for_terminal(k.user).c_str(),
+        std::printf("%-40s %-30s %-10s %s  %s  %llu\n", escape_control(k.tree).c_str(),
+                    escape_control(k.exe).c_str(), escape_control(k.user).c_str(),
                     baseline::format_time(s.first_seen).c_str(),
                     baseline::format_time(s.last_seen).c_str(), (unsigned long long)s.count);
     }

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "app/commands.h"
+#include "core/text.h"
 #include "procfs/reader.h"
 #include "rules/config.h"
 #include "rules/engine.h"
@@ -112,7 +113,10 @@ bool looks_like_ps_monitor(const std::string& a) {
   return range.find('-') != std::string::npos;
 }
 
-int report_error(Format format, const std::string& msg) {
+// One line on stdout whatever the bad argument held: control characters and BiDi overrides
+// are escaped (escape_control).
+int report_error(Format format, const std::string& raw) {
+  const std::string msg = escape_control(raw);
   std::string line = msg.rfind("PROCS UNKNOWN", 0) == 0 ? msg : "PROCS UNKNOWN: " + msg;
   if (format == Format::kMon) line = msg;  // mon shows the first line as the summary
   std::printf("%s\n", line.c_str());
@@ -288,7 +292,8 @@ int check_procs_mode(const CheckArgs& a) {
     std::this_thread::sleep_for(a.recheck);
     outcome = rules::evaluate_check_procs(*spec, sampler.sample(), self);
   }
-  std::printf("%s\n", outcome.line.c_str());
+  // The description quotes -a/-C/-s values: one line whatever they hold.
+  std::printf("%s\n", escape_control(outcome.line).c_str());
   std::fflush(stdout);
   if (a.format == Format::kMon) return outcome.status == rules::Status::kOk ? 0 : 1;
   return int(outcome.status);
@@ -299,8 +304,9 @@ int check_procs_mode(const CheckArgs& a) {
 int run_check(const std::vector<std::string>& args) {
   auto parsed = split_args(args);
   if (!parsed) {
-    std::fputs(kCheckUsage, stderr);
-    return report_error(Format::kNagios, parsed.error().message);
+    // One line, as every other error: the usage is `procwatch check --help`.
+    return report_error(Format::kNagios,
+                        parsed.error().message + " (see procwatch check --help)");
   }
   const CheckArgs& a = *parsed;
   if (a.help) {

@@ -4,6 +4,7 @@
 #include <string>
 
 #include "app/commands.h"
+#include "core/text.h"
 #include "rules/config.h"
 #include "rules/engine.h"
 
@@ -13,7 +14,7 @@ namespace {
 
 Result<rules::Config> load(const std::string& path) {
   auto config = rules::load_config(path);
-  if (!config) std::fprintf(stderr, "procwatch: %s\n", config.error().message.c_str());
+  if (!config) std::fprintf(stderr, "procwatch: %s\n", escape_control(config.error().message).c_str());
   return config;
 }
 

@@ -113,7 +113,7 @@ int run_serve(const ServeOptions& opts) {
   auto ttl = rules::parse_duration(opts.tree_ttl);
   if (!ttl || ttl->count() <= 0) {
     std::fprintf(stderr, "procwatch: --tree-ttl: %s\n",
-                 ttl ? "must be positive" : ttl.error().message.c_str());
+                 ttl ? "must be positive" : escape_control(ttl.error().message).c_str());
     return kExitUsage;
   }
 
@@ -122,13 +122,14 @@ int run_serve(const ServeOptions& opts) {
   auto cpu_interval = rules::parse_duration(opts.cpu_interval);
   if (!cpu_interval || cpu_interval->count() <= 0) {
     std::fprintf(stderr, "procwatch: --cpu-interval: %s\n",
-                 cpu_interval ? "must be positive" : cpu_interval.error().message.c_str());
+                 cpu_interval ? "must be positive"
+                              : escape_control(cpu_interval.error().message).c_str());
     return kExitUsage;
   }
   if (!opts.rules_config.empty()) {
     auto loaded = rules::load_config(opts.rules_config);
     if (!loaded) {
-      std::fprintf(stderr, "procwatch: %s\n", loaded.error().message.c_str());
+      std::fprintf(stderr, "procwatch: %s\n", escape_control(loaded.error().message).c_str());
       return kExitUsage;
     }
     if (!apply_redaction(*loaded)) return kExitUsage;
@@ -146,7 +147,7 @@ int run_serve(const ServeOptions& opts) {
   }
   // The listener opens only once capture is live, but a busy port is said before anything starts.
   if (auto ok = http::check_listen_address(opts.listen_address); !ok) {
-    std::fprintf(stderr, "procwatch: %s\n", ok.error().message.c_str());
+    std::fprintf(stderr, "procwatch: %s\n", escape_control(ok.error().message).c_str());
     return kExitUsage;
   }
   DaemonState daemon;
@@ -176,7 +177,8 @@ int run_serve(const ServeOptions& opts) {
   if (!opts.events_log.empty()) {
     auto opened = output::EventLog::open(opts.events_log);
     if (!opened) {
-      std::fprintf(stderr, "procwatch: --events-log: %s\n", opened.error().message.c_str());
+      std::fprintf(stderr, "procwatch: --events-log: %s\n",
+                   escape_control(opened.error().message).c_str());
       return kExitUsage;
     }
     events_log = std::move(*opened);
@@ -276,7 +278,7 @@ int run_serve(const ServeOptions& opts) {
     server.set_access(web::access_of(*web_config));
   }
   if (auto started = server.start(opts.listen_address, server_opts); !started) {
-    std::fprintf(stderr, "procwatch: %s\n", started.error().message.c_str());
+    std::fprintf(stderr, "procwatch: %s\n", escape_control(started.error().message).c_str());
     live.stop();
     return kExitUsage;
   }
@@ -312,7 +314,7 @@ int run_serve(const ServeOptions& opts) {
       } else if (!loaded) {
         ok = false;
         std::fprintf(stderr, "procwatch: reload failed, keeping the previous rules: %s\n",
-                     loaded.error().message.c_str());
+                     escape_control(loaded.error().message).c_str());
       } else {
         ok = false;
       }

@@ -3,6 +3,7 @@
 #include <string>
 
 #include "app/commands.h"
+#include "core/text.h"
 #include "app/live_capture.h"
 #include "app/privileges.h"
 #include "app/redaction.h"
@@ -18,7 +19,7 @@ int run_tree(const CommonOptions& opts) {
   procfs::ProcReader reader(opts.procfs_root);
   if (reader.list_pids().empty()) {
     std::fprintf(stderr, "procwatch: no processes found under %s (is it a /proc tree?)\n",
-                 opts.procfs_root.c_str());
+                 escape_control(opts.procfs_root).c_str());
     return kExitUsage;
   }
   if (opts.procfs_root == "/proc") {

@@ -5,6 +5,7 @@
 #include <CLI/CLI.hpp>
 
 #include "app/commands.h"
+#include "core/text.h"
 #include "app/options.h"
 #include "app/signals.h"
 
@@ -169,7 +170,9 @@ int main(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     std::string msg = e.what();
     if (msg.empty()) msg = e.get_name();
-    std::fprintf(stderr, "procwatch: %s (see procwatch --help)\n", msg.c_str());
+    // One line whatever the bad argument held (newlines, ESC, BiDi overrides are escaped).
+    std::fprintf(stderr, "procwatch: %s (see procwatch --help)\n",
+                 procwatch::escape_control(msg).c_str());
     return procwatch::app::kExitUsage;
   }
 

@@ -1,4 +1,5 @@
 #include "app/source_factory.h"
+#include "core/text.h"
 
 #include <cerrno>
 #include <chrono>
@@ -109,7 +110,7 @@ Result<StartedSource> start_source(const CommonOptions& opts, const procfs::Proc
     last = started.error();
     if (!is_auto) return last;
     std::fprintf(stderr, "procwatch: %s source refused: %s; trying the next\n", name.c_str(),
-                 last.message.c_str());
+                 escape_control(last.message).c_str());
   }
   return last;
 }

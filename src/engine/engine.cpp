@@ -124,9 +124,17 @@ void Engine::handle(const ProcEvent& ev) {
 void Engine::run(EventQueue& queue) {
   std::vector<ProcEvent> batch;
   batch.reserve(1024);
+  auto past_deadline = [this] {
+    const uint64_t by = stop_by_ns_.load(std::memory_order_relaxed);
+    return by != 0 && monotonic_ns() >= by;
+  };
   while (queue.pop_batch(batch, 1024, std::chrono::milliseconds(200))) {
-    for (const auto& ev : batch) handle(ev);
+    for (const auto& ev : batch) {
+      handle(ev);
+      if (past_deadline()) return;
+    }
     if (batch_hook_) batch_hook_(*this);
+    if (past_deadline()) return;
     // Let a small batch grow before the next pop: waking per event (a futex wake and a
     // context switch each) cost more CPU than handling the events. Bounds latency to ~2 ms.
     if (!batch.empty() && batch.size() < 256) std::this_thread::sleep_for(kLinger);

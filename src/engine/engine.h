@@ -5,6 +5,7 @@
 #pragma once
 
 #include <array>
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <string>
@@ -47,8 +48,11 @@ class Engine {
   void initial_scan();
   // Applies one event and notifies listeners.
   void handle(const ProcEvent& ev);
-  // Drains the queue until it is closed and empty.
+  // Drains the queue until it is closed and empty, or until the stop deadline has passed.
   void run(EventQueue& queue);
+  // Any thread: run() returns once the queue is drained or at mono_deadline_ns (CLOCK_MONOTONIC)
+  // at the latest, even with events left (a stop must not wait for a backlog).
+  void stop_by(uint64_t mono_deadline_ns) { stop_by_ns_.store(mono_deadline_ns); }
 
   const ProcessTable& table() const { return table_; }
   const EngineStats& stats() const { return stats_; }
@@ -69,6 +73,7 @@ class Engine {
   BatchHook batch_hook_;
   EngineStats stats_;
   int64_t realtime_offset_ns_ = 0;
+  std::atomic<uint64_t> stop_by_ns_{0};  // 0: no stop asked
 };
 
 }  // namespace procwatch

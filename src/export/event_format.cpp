@@ -46,7 +46,7 @@ bool needs_quotes(const std::string& s) {
 
 std::string quote(const std::string& s) {
   std::string out = "'";
-  for (char c : escape_for_terminal(s)) {  // keep control bytes off the terminal
+  for (char c : escape_control(s)) {  // keep control bytes off the terminal
     if (c == '\'')
       out += "'\\''";
     else
@@ -330,10 +330,10 @@ std::string event_text(const EventRecord& r, bool color) {
   std::string indent(size_t(std::min(r.depth, 24)) * 2, ' ');
   std::string what;
   if (!p.exe.empty()) {
-    what = escape_for_terminal(p.exe);
+    what = escape_control(p.exe);
     if (p.exe_deleted) what += " (deleted)";
   } else {
-    what = "[" + escape_for_terminal(p.comm) + "]";
+    what = "[" + escape_control(p.comm) + "]";
   }
   std::string args;
   std::optional<std::vector<std::string>> masked;
@@ -360,7 +360,7 @@ std::string event_text(const EventRecord& r, bool color) {
   if (r.expected == false) tail += fmt::format("  {}(unexpected){}", color ? kRed : "", c_reset);
   return fmt::format("{} {}{:<8}{} {:>7} {:>7} {:<9} {}{}{}{}{}{}\n", ts, c_ev, r.event, c_reset,
                      p.key.pid, p.ppid,
-                     p.user.empty() ? std::to_string(p.uid) : escape_for_terminal(p.user), indent,
+                     p.user.empty() ? std::to_string(p.uid) : escape_control(p.user), indent,
                      c_bold, what, c_reset, args.empty() ? "" : " " + args, tail);
 }
 
@@ -418,8 +418,8 @@ std::string tree_text(const std::vector<ProcInfo>& procs, bool color) {
   std::function<void(const ProcInfo*, const std::string&, bool, bool)> walk =
       [&](const ProcInfo* p, const std::string& prefix, bool last, bool root) {
         std::string branch = root ? "" : (last ? "└─ " : "├─ ");
-        std::string what = p->exe.empty() ? "[" + escape_for_terminal(p->comm) + "]"
-                                          : escape_for_terminal(p->exe);
+        std::string what = p->exe.empty() ? "[" + escape_control(p->comm) + "]"
+                                          : escape_control(p->exe);
         if (p->exe_deleted) what += " (deleted)";
         std::optional<std::vector<std::string>> masked;
         const auto& argv = shown_argv(*p, masked);
@@ -427,12 +427,12 @@ std::string tree_text(const std::vector<ProcInfo>& procs, bool color) {
             argv.size() > 1 ? " " + join_argv({argv.begin() + 1, argv.end()}, 200) : "";
         std::string extra;
         if (!p->container_id.empty())
-          extra += " container=" + escape_for_terminal(p->container_id.substr(0, 12));
-        if (!p->context.empty()) extra += " context=" + escape_for_terminal(p->context);
+          extra += " container=" + escape_control(p->container_id.substr(0, 12));
+        if (!p->context.empty()) extra += " context=" + escape_control(p->context);
         if (p->threads > 1) extra += fmt::format(" threads={}", p->threads);
         if (p->incomplete) extra += " (incomplete)";
         out += fmt::format("{}{}{:>7} {:<9} {}{}{}{}{}{}{}\n", prefix, branch, p->key.pid,
-                           p->user.empty() ? std::to_string(p->uid) : escape_for_terminal(p->user),
+                           p->user.empty() ? std::to_string(p->uid) : escape_control(p->user),
                            c_bold, what,
                            c_reset, args, c_dim, extra, c_reset);
         if (!seen.insert(p->key.pid).second) return;

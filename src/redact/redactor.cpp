@@ -8,12 +8,14 @@
 #include <mutex>
 #include <utility>
 
+#include "core/user_regex.h"
+
 namespace procwatch::redact {
 
 namespace {
 
 // Regex memory per pattern: a user pattern that needs more is refused at load, never slow.
-constexpr int64_t kMaxMem = 8 << 20;
+constexpr int64_t kMaxMem = kUserRegexMaxMem;
 // Matches taken per pattern and command line: bounds the work a crafted argv can cause (each
 // search is linear; resuming inside a match could otherwise repeat long scans).
 constexpr int kMaxMatches = 64;
@@ -74,8 +76,14 @@ const std::vector<std::string>& Redactor::default_patterns() {
 }
 
 Result<bool> Redactor::check_pattern(const std::string& pattern) {
+  if (pattern.find('\0') != std::string::npos)
+    return make_error("bad redact pattern: it contains a NUL character");
   re2::RE2 re(pattern, options());
   if (!re.ok()) return make_error("bad redact pattern: " + re.error());
+  if (re.ProgramSize() > kUserRegexMaxProgramSize) {
+    return make_error("bad redact pattern: too large (" + std::to_string(re.ProgramSize()) +
+                      " instructions, at most " + std::to_string(kUserRegexMaxProgramSize) + ")");
+  }
   if (re.NumberOfCapturingGroups() < 1)
     return make_error("redact pattern has no capture group (put the secret in ( ))");
   return true;

@@ -2,6 +2,7 @@
 
 #include "redact/redactor.h"
 
+#include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
@@ -12,6 +13,7 @@
 #include <set>
 #include <sstream>
 
+#include "core/text.h"
 #include "rules/matcher.h"
 
 namespace procwatch::rules {
@@ -101,7 +103,7 @@ Result<Selector> make_selector(SelectorKind kind, std::string_view written,
   };
   switch (kind) {
     case SelectorKind::kArgs: {
-      auto re = PosixRegex::compile(sel.value);
+      auto re = UserRegex::compile(sel.value);
       if (!re) return make_error("bad regex '" + sel.value + "': " + re.error().message);
       sel.regex = *re;
       return sel;
@@ -157,13 +159,19 @@ std::string join(const std::vector<std::string>& v) {
   return out;
 }
 
+constexpr size_t kMaxRules = 1000;
+
 class Parser {
  public:
   explicit Parser(const IdResolver& ids) : ids_(ids) {}
 
   Config parse_root(const YAML::Node& root) {
     Config cfg;
-    if (root.IsNull()) fail(root, "empty config (expected a map with 'rules' and/or 'cpu')");
+    if (root.IsNull()) {
+      // An empty or comments-only file: said at 1:1 (yaml-cpp gives no position for nothing).
+      throw ConfigError{root.Mark().is_null() ? YAML::Mark() : root.Mark(),
+                        "empty config (expected a map with 'rules' and/or 'cpu')"};
+    }
     auto keys = check_map(root, "config", {"rules", "cpu", "redact", "redact_defaults"});
     if (auto it = keys.find("redact"); it != keys.end()) {
       const YAML::Node& list = it->second.second;
@@ -190,6 +198,10 @@ class Parser {
       const YAML::Node& rules = it->second.second;
       if (!rules.IsSequence()) {
         fail(rules, "'rules' must be a list of rules, got " + type_name(rules));
+      }
+      if (rules.size() > kMaxRules) {
+        fail(rules, "more than " + std::to_string(kMaxRules) + " rules (" +
+                        std::to_string(rules.size()) + ")");
       }
       std::map<std::string, YAML::Mark> names;
       for (const auto& rn : rules) {
@@ -251,6 +263,9 @@ class Parser {
       fail(*key_node, "'" + key + "' expects a string, got nothing");
     }
     if (!v.IsScalar()) fail(v, "'" + key + "' expects a string, got " + type_name(v));
+    if (v.Scalar().find('\0') != std::string::npos) {
+      fail(v, "'" + key + "' contains a NUL character (\\0), which would cut the value short");
+    }
     const std::string& tag = v.Tag();
     if (!tag.empty() && tag != "?" && tag != "!") {
       fail(v, "'" + tag + "' is read as a YAML tag (quote the value, e.g. \"" + tag + "\")");
@@ -402,19 +417,158 @@ class Parser {
   const IdResolver& ids_;
 };
 
+// One line whatever the file name and the values quoted in msg hold (control characters,
+// BiDi overrides: escape_control).
 std::string located(const std::string& file, const YAML::Mark& m, const std::string& msg) {
-  if (m.is_null()) return file + ": " + msg;
-  return file + ":" + std::to_string(m.line + 1) + ":" + std::to_string(m.column + 1) + ": " +
-         msg;
+  const int line = m.is_null() ? 1 : m.line + 1, column = m.is_null() ? 1 : m.column + 1;
+  return escape_control(file) + ":" + std::to_string(line) + ":" + std::to_string(column) +
+         ": " + escape_control(msg);
 }
+
+}  // namespace
+
+namespace {
+
+// "FILE:LINE:COL: msg" for a 0-based offset into text.
+std::string located_at(const std::string& file, std::string_view text, size_t offset,
+                       const std::string& msg) {
+  YAML::Mark m;
+  m.line = 0;
+  m.column = 0;
+  for (size_t i = 0; i < offset && i < text.size(); ++i) {
+    if (text[i] == '\n') {
+      ++m.line;
+      m.column = 0;
+    } else {
+      ++m.column;
+    }
+  }
+  return located(file, m, msg);
+}
+
+// Where the second document of a stream starts: the `---` that follows content (the first
+// document may itself open with one). npos when there is none to see.
+size_t second_document_offset(std::string_view text) {
+  bool content = false;
+  bool first_marker_seen = false;
+  size_t pos = 0;
+  while (pos < text.size()) {
+    size_t eol = text.find('\n', pos);
+    if (eol == std::string_view::npos) eol = text.size();
+    std::string_view line = text.substr(pos, eol - pos);
+    const bool marker = line.substr(0, 3) == "---" &&
+                        (line.size() == 3 || line[3] == ' ' || line[3] == '\t' || line[3] == '\r');
+    const bool end_marker = line.substr(0, 3) == "..." &&
+                            (line.size() == 3 || line[3] == ' ' || line[3] == '\t' || line[3] == '\r');
+    if (marker) {
+      if (content || first_marker_seen) return pos;
+      first_marker_seen = true;
+      content = line.find_first_not_of(" \t\r", 3) != std::string_view::npos &&
+                line[line.find_first_not_of(" \t\r", 3)] != '#';
+    } else if (end_marker) {
+      content = true;  // anything after "..." is another document
+      first_marker_seen = true;
+    } else {
+      size_t first = line.find_first_not_of(" \t\r");
+      if (first != std::string_view::npos && line[first] != '#') content = true;
+    }
+    pos = eol + 1;
+  }
+  return std::string_view::npos;
+}
+
+}  // namespace
+
+namespace {
+
+// Bounds on what a config copied from the web can make procwatch do (README "Limits").
+constexpr size_t kMaxConfigBytes = 1 << 20;
+constexpr int kMaxDepth = 32;         // nested maps and lists
+constexpr size_t kMaxAliases = 64;    // *alias references (each may expand a whole subtree)
+constexpr size_t kMaxNodes = 200000;  // scalars, maps and lists in all
+
+// One pass of yaml-cpp's event parser over at most two documents: counts what the bounds cap
+// and where a second document starts. (YAML::LoadAll can loop for ever on some binary input
+// with yaml-cpp 0.7; Parser::HandleNextDocument is called at most twice here.)
+class ShapeCheck : public YAML::EventHandler {
+ public:
+  void OnDocumentStart(const YAML::Mark& mark) override {
+    if (++documents == 2) second = mark;
+  }
+  void OnDocumentEnd() override {}
+  void OnNull(const YAML::Mark& m, YAML::anchor_t) override { node(m); }
+  void OnAlias(const YAML::Mark& m, YAML::anchor_t) override {
+    node(m);
+    if (++aliases > kMaxAliases && !too_much) fail(m, "more than 64 aliases (*name)");
+  }
+  void OnScalar(const YAML::Mark& m, const std::string&, YAML::anchor_t,
+                const std::string&) override {
+    node(m);
+  }
+  void OnSequenceStart(const YAML::Mark& m, const std::string&, YAML::anchor_t,
+                       YAML::EmitterStyle::value) override {
+    open(m);
+  }
+  void OnSequenceEnd() override { --depth; }
+  void OnMapStart(const YAML::Mark& m, const std::string&, YAML::anchor_t,
+                  YAML::EmitterStyle::value) override {
+    open(m);
+  }
+  void OnMapEnd() override { --depth; }
+
+  int documents = 0;
+  YAML::Mark second;
+  bool too_much = false;
+  YAML::Mark where;
+  std::string what;
+
+ private:
+  void fail(const YAML::Mark& m, std::string w) {
+    too_much = true;
+    where = m;
+    what = std::move(w);
+  }
+  void node(const YAML::Mark& m) {
+    if (++nodes > kMaxNodes && !too_much) fail(m, "more than 200000 YAML nodes");
+  }
+  void open(const YAML::Mark& m) {
+    node(m);
+    if (++depth > kMaxDepth && !too_much) fail(m, "nested deeper than 32 levels");
+  }
+  size_t aliases = 0, nodes = 0;
+  int depth = 0;
+};
 
 }  // namespace
 
 Result<Config> parse_config(std::string_view yaml_text, const std::string& file_name,
                             const IdResolver& ids) {
+  if (yaml_text.size() > kMaxConfigBytes) {
+    return make_error(escape_control(file_name) + ": larger than 1 MiB (" +
+                      std::to_string(yaml_text.size()) + " bytes; expected a rule config)");
+  }
+  // What yaml-cpp would silently get wrong: cut at a NUL, or read a file whose lines end in a
+  // lone CR as one line.
+  if (size_t nul = yaml_text.find('\0'); nul != std::string_view::npos) {
+    return make_error(located_at(file_name, yaml_text, nul,
+                                 "NUL byte in the file (expected YAML text)"));
+  }
+  for (size_t i = 0; i < yaml_text.size(); ++i) {
+    if (yaml_text[i] == '\r' && (i + 1 >= yaml_text.size() || yaml_text[i + 1] != '\n')) {
+      return make_error(located_at(file_name, yaml_text, i,
+                                   "carriage return without a line feed (CR-only line endings; "
+                                   "expected LF or CR LF)"));
+    }
+  }
+  const std::string text(yaml_text);
+  ShapeCheck shape;
   YAML::Node root;
   try {
-    root = YAML::Load(std::string(yaml_text));
+    std::istringstream in(text);
+    YAML::Parser events(in);
+    if (events.HandleNextDocument(shape)) events.HandleNextDocument(shape);
+    if (shape.too_much) return make_error(located(file_name, shape.where, shape.what));
+    if (shape.documents > 0) root = YAML::Load(text);
   } catch (const YAML::Exception& e) {
     std::string msg = "invalid YAML: " + e.msg;
     if (e.msg == "illegal map value") {
@@ -423,6 +577,13 @@ Result<Config> parse_config(std::string_view yaml_text, const std::string& file_
       msg += " (quote values starting with '@' or '`', e.g. count: \"@1:2\")";
     }
     return make_error(located(file_name, e.mark, msg));
+  }
+  if (shape.documents > 1) {
+    size_t at = second_document_offset(yaml_text);
+    std::string msg = "a second YAML document (expected one document; remove the '---' "
+                      "and what follows, or merge it into the first)";
+    if (at != std::string_view::npos) return make_error(located_at(file_name, yaml_text, at, msg));
+    return make_error(located(file_name, shape.second, msg));
   }
   try {
     Parser p(ids);
@@ -440,11 +601,12 @@ Result<Config> load_config(const std::string& path, const IdResolver& ids) {
   std::ifstream in(path, std::ios::binary);
   if (!in) {
     int err = errno;
-    return make_error(path + ": cannot read: " + std::strerror(err), err);
+    return make_error(escape_control(path) + ": cannot read: " + std::strerror(err), err);
   }
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return parse_config(ss.str(), path, ids);
+  std::string text(kMaxConfigBytes + 1, '\0');  // one byte over: "larger than" is then known
+  in.read(text.data(), std::streamsize(text.size()));
+  text.resize(size_t(in.gcount()));
+  return parse_config(text, path, ids);
 }
 
 }  // namespace procwatch::rules

@@ -6,30 +6,6 @@
 
 namespace procwatch::rules {
 
-Result<std::shared_ptr<const PosixRegex>> PosixRegex::compile(const std::string& pattern) {
-  std::shared_ptr<PosixRegex> re(new PosixRegex());
-  int err = regcomp(&re->re_, pattern.c_str(), REG_EXTENDED | REG_NOSUB);
-  if (err != 0) {
-    char buf[256];
-    regerror(err, &re->re_, buf, sizeof buf);
-    // regcomp leaves nothing to free on failure; make the destructor skip regfree.
-    re->pattern_.clear();
-    re->compiled_ = false;
-    return make_error(buf);
-  }
-  re->compiled_ = true;
-  re->pattern_ = pattern;
-  return std::shared_ptr<const PosixRegex>(std::move(re));
-}
-
-PosixRegex::~PosixRegex() {
-  if (compiled_) regfree(&re_);
-}
-
-bool PosixRegex::search(const std::string& text) const {
-  return regexec(&re_, text.c_str(), 0, nullptr, 0) == 0;
-}
-
 MatchContext make_match_context(const std::vector<ProcSample>& snapshot) {
   MatchContext ctx;
   for (const auto& s : snapshot) {

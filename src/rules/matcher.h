@@ -2,33 +2,15 @@
 // read). Unknown ids (ProcInfo::ids_known == false) never match an id selector, negated or not.
 #pragma once
 
-#include <regex.h>
-
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "core/result.h"
+#include "core/user_regex.h"
 #include "rules/rule.h"
 
 namespace procwatch::rules {
-
-// POSIX extended regex (regcomp REG_EXTENDED|REG_NOSUB), the flavour check_procs uses.
-class PosixRegex {
- public:
-  static Result<std::shared_ptr<const PosixRegex>> compile(const std::string& pattern);
-  ~PosixRegex();
-  PosixRegex(const PosixRegex&) = delete;
-  PosixRegex& operator=(const PosixRegex&) = delete;
-  bool search(const std::string& text) const;
-  const std::string& pattern() const { return pattern_; }
-
- private:
-  PosixRegex() = default;
-  regex_t re_{};
-  bool compiled_ = false;
-  std::string pattern_;
-};
 
 // Facts about the whole snapshot some selectors need.
 struct MatchContext {

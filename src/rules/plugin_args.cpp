@@ -214,7 +214,7 @@ Result<CheckProcsSpec> parse_check_procs_args(const std::vector<std::string>& ar
         break;
       }
       case kEreg: {
-        auto re = PosixRegex::compile(val);
+        auto re = UserRegex::compile(val);
         if (!re) {
           return make_error("PROCS UNKNOWN: Could not compile regular expression - " +
                             re.error().message);

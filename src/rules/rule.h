@@ -12,6 +12,7 @@
 
 #include "core/proc_info.h"
 #include "core/result.h"
+#include "core/user_regex.h"
 
 namespace procwatch::rules {
 
@@ -65,7 +66,7 @@ enum class SelectorKind {
   // YAML selectors
   kName,       // comm, exe base name or script name (exact)
   kExe,        // full exe path, glob
-  kArgs,       // POSIX extended regex searched in argv joined by ' '
+  kArgs,       // regex (UserRegex: RE2, POSIX syntax) searched in argv joined by ' '
   kUser,       // real uid, by name or number
   kUid,        // real uid, number
   kGroup,      // real gid, by name or number
@@ -89,7 +90,6 @@ enum class SelectorKind {
 };
 std::string_view selector_key(SelectorKind k);  // YAML key ("name", "exe", ...)
 
-class PosixRegex;  // compiled regex_t, shared (regexec on a const regex_t is thread-safe)
 
 struct Selector {
   SelectorKind kind = SelectorKind::kName;
@@ -97,7 +97,7 @@ struct Selector {
   std::string value;               // without the '!'
   std::optional<uint32_t> id;      // user/group ids once resolved
   double number = 0;               // numeric filters
-  std::shared_ptr<const PosixRegex> regex;  // kArgs
+  std::shared_ptr<const UserRegex> regex;  // kArgs (RE2, shared read-only)
 };
 
 // Evaluate the count separately for each value of this key.

@@ -1,5 +1,7 @@
 #include "sources/netlink/netlink_socket.h"
 
+#include <linux/sock_diag.h>
+
 #include <linux/cn_proc.h>
 #include <linux/connector.h>
 #include <unistd.h>
@@ -154,6 +156,18 @@ Result<bool> NetlinkSocket::unsubscribe() {
   if (!subscribed_) return true;
   subscribed_ = false;
   return send_op(PROC_CN_MCAST_IGNORE, 0);
+}
+
+Result<uint32_t> NetlinkSocket::drops() const {
+  uint32_t mem[SK_MEMINFO_VARS] = {};
+  socklen_t len = sizeof mem;
+  if (::getsockopt(fd_, SOL_SOCKET, SO_MEMINFO, mem, &len) != 0) {
+    return Error{"netlink: getsockopt(SO_MEMINFO)", errno};
+  }
+  if (len < socklen_t((SK_MEMINFO_DROPS + 1) * sizeof(uint32_t))) {
+    return Error{"netlink: SO_MEMINFO without a drop counter", ENOTSUP};
+  }
+  return mem[SK_MEMINFO_DROPS];
 }
 
 Result<size_t> NetlinkSocket::recv_batch(RecvBatch& batch, int timeout_ms) {

@@ -77,6 +77,10 @@ class NetlinkSocket {
   // EINTR or an empty socket).
   Result<size_t> recv_batch(RecvBatch& batch, int timeout_ms);
 
+  // The kernel's count of messages dropped for this socket since it was opened (buffer full),
+  // from getsockopt(SO_MEMINFO) (Linux 4.12+); a u32 that wraps.
+  Result<uint32_t> drops() const;
+
   int fd() const { return fd_; }
   bool subscribed() const { return subscribed_; }
   size_t rcvbuf_bytes() const { return rcvbuf_bytes_; }  // from getsockopt(SO_RCVBUF)

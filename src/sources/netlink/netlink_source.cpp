@@ -24,7 +24,10 @@
 // loss shows up only with that CPU's next message (or never, for a CPU not yet seen): the
 // same blind spot ENOBUFS has for its count. ENOBUFS is still handled (option off, or a
 // kernel that ignores the flag): LossAccounting attributes the gaps after it to the overrun
-// so that a message is never counted twice.
+// so that a message is never counted twice. The blind spot is closed by the socket's drop
+// counter (SO_MEMINFO), read each time the socket is drained: what it counted beyond the gaps
+// seen is reported at once ("socket_drops"), and the gaps that show it later are not counted
+// again.
 
 namespace procwatch::netlink {
 namespace {
@@ -52,6 +55,7 @@ struct NetlinkSource::Counters {
   uint64_t recv_error = 0, foreign_sender = 0, msg_trunc = 0, ack_error = 0;
   uint64_t exec_capture_missed = 0, fork_start_missed = 0;
   uint64_t split = 0, exec_early = 0, exec_late = 0, exec_unmatched = 0, filter_unsupported = 0;
+  uint64_t socket_drops = 0, socket_drops_lost = 0, drop_counter_error = 0;
   CnProcStats decode;
 };
 
@@ -164,6 +168,9 @@ SourceStats NetlinkSource::stats() const {
       {"exec_late", c.exec_late},
       {"exec_unmatched", c.exec_unmatched},
       {"filter_unsupported", c.filter_unsupported},
+      {"socket_drops", c.socket_drops},
+      {"socket_drops_lost", c.socket_drops_lost},
+      {"drop_counter_error", c.drop_counter_error},
   };
   if (no_ack_) s.counters["no_ack"] = no_ack_;
   if (realtime_refused_) s.counters["realtime_refused"] = realtime_refused_;
@@ -205,6 +212,9 @@ void NetlinkSource::run(EventQueue* queue) {
     c.lost += l.count;
     if (l.reason == "enobufs") {
       c.enobufs_lost += l.count;
+    } else if (l.reason == "socket_drops") {
+      ++c.socket_drops;
+      c.socket_drops_lost += l.count;
     } else {
       ++c.seq_gap;
       c.seq_gap_lost += l.count;
@@ -309,7 +319,13 @@ void NetlinkSource::run(EventQueue* queue) {
       }
       for (size_t i = 0; i < *r; ++i) take(i);
       if (*r < batch.capacity()) {  // the socket is empty right now
-        if (auto l = loss.on_drained()) add_loss(*l, monotonic_ns(), 0);
+        // The kernel's drop counter says at once what the buffer refused; the per-CPU gaps
+        // would say it only with each CPU's next message (never, for a CPU gone quiet).
+        auto drops = sock_->drops();
+        if (!drops) ++c.drop_counter_error;
+        if (auto l = drops ? loss.on_drained(*drops) : loss.on_drained()) {
+          add_loss(*l, monotonic_ns(), 0);
+        }
         break;
       }
     }

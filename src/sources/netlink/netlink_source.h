@@ -66,7 +66,9 @@ class NetlinkSource : public EventSource {
   // foreign_sender (not from the kernel) msg_trunc exec_capture_missed fork_start_missed,
   // split (1 while the exec-only socket is in use), exec_early (execs captured from it),
   // exec_late (captured only when the full socket delivered the event), exec_unmatched
-  // (captures whose event the full socket never delivered), filter_unsupported.
+  // (captures whose event the full socket never delivered), filter_unsupported, socket_drops
+  // socket_drops_lost (losses the drop counter reported before any gap showed them),
+  // drop_counter_error.
   SourceStats stats() const override;
 
   size_t rcvbuf_bytes() const { return rcvbuf_bytes_; }  // obtained, valid after start()

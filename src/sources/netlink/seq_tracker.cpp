@@ -32,7 +32,33 @@ void LossAccounting::close_if_settled() {
 }
 
 std::optional<LostEvent> LossAccounting::on_message(uint32_t cpu, uint32_t seq) {
-  uint64_t gap = tracker_.observe(cpu, seq);
+  std::optional<LostEvent> l = on_gap(cpu, tracker_.observe(cpu, seq));
+  if (!l) return l;
+  // Drops the counter already reported are not counted again.
+  const uint64_t take = std::min(drop_credit_, l->count);
+  drop_credit_ -= take;
+  l->count -= take;
+  gaps_since_drain_ += l->count;
+  if (l->count == 0) return std::nullopt;
+  return l;
+}
+
+std::optional<LostEvent> LossAccounting::on_drained(uint32_t drops) {
+  const uint64_t delta = uint32_t(drops - last_drops_);  // modulo 2^32: the counter wraps
+  last_drops_ = drops;
+  const uint64_t seen = gaps_since_drain_;
+  gaps_since_drain_ = 0;
+  if (overrun_open_) {  // the counter is exact: no lower bound of 1 to report
+    drained_since_overrun_ = true;
+    overrun_unreported_ = false;
+    close_if_settled();
+  }
+  if (delta <= seen) return std::nullopt;  // the gaps showed them all (or more: not ours)
+  drop_credit_ += delta - seen;
+  return LostEvent{delta - seen, "socket_drops"};
+}
+
+std::optional<LostEvent> LossAccounting::on_gap(uint32_t cpu, uint64_t gap) {
   if (!overrun_open_ || settled_.count(cpu) != 0) {
     if (gap == 0) return std::nullopt;
     return LostEvent{gap, "seq_gap"};

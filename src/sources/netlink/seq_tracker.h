@@ -47,12 +47,19 @@ class LossAccounting {
   // loss of 1 (a lower bound, so the consumer resyncs without waiting for a quiet CPU's next
   // message). That 1 is then taken off the overrun's gaps, so the total stays exact.
   std::optional<LostEvent> on_drained();
+  // The socket was found empty and its kernel drop counter (SO_MEMINFO's SK_MEMINFO_DROPS, a
+  // u32 counted since the socket was opened) reads `drops`. Drops the sequence gaps have not
+  // shown yet are reported now ("socket_drops"), so a loss is known at once even when no CPU
+  // sends another message; the gaps that show them later are not counted again. Takes the
+  // place of on_drained() when the counter can be read.
+  std::optional<LostEvent> on_drained(uint32_t drops);
 
   bool overrun_open() const { return overrun_open_; }
   const SeqTracker& tracker() const { return tracker_; }
 
  private:
   void close_if_settled();
+  std::optional<LostEvent> on_gap(uint32_t cpu, uint64_t gap);  // the overrun attribution
 
   SeqTracker tracker_;
   bool overrun_open_ = false;  // some CPU may still show the overrun's gap
@@ -60,6 +67,11 @@ class LossAccounting {
   bool overrun_unreported_ = false;
   std::unordered_set<uint32_t> settled_;  // cpus whose part of the open overrun is known
   uint64_t credit_ = 0;  // reported by on_drained, to take off the overrun's next gap
+  // Drop-counter accounting: the counter at the last drain, what it reported ahead of the gaps
+  // (taken off the next gaps), and what gaps reported since the last drain.
+  uint32_t last_drops_ = 0;
+  uint64_t drop_credit_ = 0;
+  uint64_t gaps_since_drain_ = 0;
 };
 
 }  // namespace procwatch::netlink

@@ -228,7 +228,7 @@ void expect_terminal_safe(const std::string& text) {
   EXPECT_EQ(body.find("\xc2\x9b"), std::string::npos) << body;
   EXPECT_EQ(body.find("\xe2\x80\xae"), std::string::npos) << body;
   EXPECT_EQ(body.find("\xe2\x81\xa6"), std::string::npos) << body;
-  EXPECT_EQ(escape_for_terminal(body), body) << "only well-formed, harmless UTF-8 remains";
+  EXPECT_EQ(escape_control(body), body) << "only well-formed, harmless UTF-8 remains";
 }
 
 TEST(TerminalOutput, EveryFieldIsEscaped) {
@@ -255,10 +255,10 @@ TEST(TerminalOutput, EveryFieldIsEscaped) {
 }
 
 TEST(TerminalOutput, KeepsOrdinaryUtf8) {
-  EXPECT_EQ(escape_for_terminal("/home/zoë/日本/🙂"), "/home/zoë/日本/🙂");
-  EXPECT_EQ(escape_for_terminal("\xed\xa0\x80"), "\\xed\\xa0\\x80");  // a surrogate
-  EXPECT_EQ(escape_for_terminal("\xc0\xaf"), "\\xc0\\xaf");          // overlong '/'
-  EXPECT_EQ(escape_for_terminal("a\xe2\x80"), "a\\xe2\\x80");        // cut short
+  EXPECT_EQ(escape_control("/home/zoë/日本/🙂"), "/home/zoë/日本/🙂");
+  EXPECT_EQ(escape_control("\xed\xa0\x80"), "\\xed\\xa0\\x80");  // a surrogate
+  EXPECT_EQ(escape_control("\xc0\xaf"), "\\xc0\\xaf");          // overlong '/'
+  EXPECT_EQ(escape_control("a\xe2\x80"), "a\\xe2\\x80");        // cut short
 }
 
 }  // namespace

@@ -1,5 +1,6 @@
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <cstdio>
 #include <fstream>
 
@@ -199,7 +200,39 @@ INSTANTIATE_TEST_SUITE_P(
                 "500ms, 2s, 1m, 1h)"},
         ErrCase{"bad regex",
                 "rules:\n  - name: x\n    match:\n      args: \"(unclosed\"\n",
-                "procwatch.yml:4:13: bad regex '(unclosed': Unmatched ( or \\("},
+                "procwatch.yml:4:13: bad regex '(unclosed': missing ): (unclosed"},
+        ErrCase{"backreference",
+                "rules:\n  - name: x\n    match:\n      args: \"(|)(\\\\1\\\\1)*\"\n",
+                "procwatch.yml:4:13: bad regex '(|)(\\1\\1)*': backreferences are not supported "
+                "(\\1; patterns are matched in linear time)"},
+        ErrCase{"nested counted repetition",
+                "rules:\n  - name: x\n    match:\n      args: '(x{1,32767}){1,32767}'\n",
+                "procwatch.yml:4:13: bad regex '(x{1,32767}){1,32767}': repetition too large "
+                "{1,32767} (at most 1000 in all, nested counts multiply)"},
+        ErrCase{"NUL in a pattern",
+                "rules:\n  - name: x\n    match:\n      args: \"ab\\0(((\"\n",
+                "procwatch.yml:4:13: 'args' contains a NUL character (\\0), which would cut the "
+                "value short"},
+        ErrCase{"NUL in a redact pattern", "redact:\n  - \"--k=(\\\\S+)\\0(\"\n",
+                "procwatch.yml:2:5: 'redact' contains a NUL character (\\0), which would cut the "
+                "value short"},
+        ErrCase{"comments only", "# nothing here\n\n   # still nothing\n",
+                "procwatch.yml:1:1: empty config (expected a map with 'rules' and/or 'cpu')"},
+        ErrCase{"CR-only line endings", "rules:\r  - name: x\r    match: {}\r",
+                "procwatch.yml:1:7: carriage return without a line feed (CR-only line endings; "
+                "expected LF or CR LF)"},
+        ErrCase{"second document",
+                "rules:\n  - name: x\n    match: {}\n---\ncpu:\n  max_percent: 5\n",
+                "procwatch.yml:4:1: a second YAML document (expected one document; remove the "
+                "'---' and what follows, or merge it into the first)"},
+        ErrCase{"second document after an explicit first",
+                "---\nrules: []\n--- # more\nrules: []\n",
+                "procwatch.yml:3:1: a second YAML document (expected one document; remove the "
+                "'---' and what follows, or merge it into the first)"},
+        ErrCase{"control characters in a value are escaped",
+                "rules:\n  - name: x\n    match: {}\n    severity: \"bad\\n\\e[31m\\u202e\"\n",
+                "procwatch.yml:4:15: bad severity 'bad\\x0a\\x1b[31m\\xe2\\x80\\xae' (expected "
+                "warning or critical)"},
         ErrCase{"bad severity",
                 "rules:\n  - name: x\n    match: {}\n    severity: fatal\n",
                 "procwatch.yml:4:15: bad severity 'fatal' (expected warning or critical)"},
@@ -264,7 +297,7 @@ INSTANTIATE_TEST_SUITE_P(
                 "procwatch.yml:2:5: rule name 'cpu' is taken by the cpu section (expected "
                 "another name)"},
         ErrCase{"empty document", "",
-                "procwatch.yml: empty config (expected a map with 'rules' and/or 'cpu')"},
+                "procwatch.yml:1:1: empty config (expected a map with 'rules' and/or 'cpu')"},
         ErrCase{"top level is a list", "- name: x\n",
                 "procwatch.yml:1:1: config must be a map, got a list"},
         ErrCase{"broken YAML", "rules: [\n",
@@ -274,6 +307,23 @@ INSTANTIATE_TEST_SUITE_P(
       for (char c : std::string(info.param.label)) n += std::isalnum(static_cast<unsigned char>(c)) ? c : '_';
       return n;
     });
+
+// The patterns of issue 13 that crashed, hung or exhausted glibc's regex: each is a clean error
+// naming file:line:col, at once.
+TEST(Config, HostilePatternsAreFastErrors) {
+  const char* const patterns[] = {"(|)(\\1\\1)*", "(.*)(.*)(.*)(.*)(.*)\\5\\4\\3\\2\\1z",
+                                  "((a{1,100}){1,100}){1,100}", "(x{1,32767}){1,32767}"};
+  for (const char* p : patterns) {
+    const auto t0 = std::chrono::steady_clock::now();
+    auto r = parse("rules:\n  - name: x\n    match:\n      args: '" + std::string(p) + "'\n");
+    const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                        std::chrono::steady_clock::now() - t0).count();
+    ASSERT_FALSE(r.ok()) << p;
+    EXPECT_EQ(r.error().message.rfind("procwatch.yml:4:13: bad regex '" + std::string(p) + "': ", 0),
+              0u) << r.error().message;
+    EXPECT_LT(ms, 500) << p;
+  }
+}
 
 TEST(Config, SelectorKeyList) {
   EXPECT_EQ(yaml_selector_keys(),
@@ -314,6 +364,63 @@ TEST(ConfigRedact, BadPatternsNameLineAndColumn) {
     ASSERT_FALSE(r.ok()) << text;
     EXPECT_EQ(r.error().message.rfind(want, 0), 0u) << r.error().message;
   }
+}
+
+}  // namespace
+}  // namespace procwatch::rules
+
+namespace procwatch::rules {
+namespace {
+
+std::string error_for(const std::string& text) {
+  auto r = parse_config(text, "big.yml", testing::fake_ids());
+  EXPECT_FALSE(r.ok()) << text.substr(0, 200);
+  return r.ok() ? "" : r.error().message;
+}
+
+TEST(ConfigBounds, EachBoundIsAnErrorAtItsEdge) {
+  // Size: 1 MiB passes the size check (it is then a YAML comment), one byte more does not.
+  std::string mib = "# " + std::string((1 << 20) - 3, 'x') + "\n";
+  ASSERT_EQ(mib.size(), size_t(1) << 20);
+  EXPECT_EQ(error_for(mib).find("larger than 1 MiB"), std::string::npos);
+  EXPECT_NE(error_for(mib + "#").find("big.yml: larger than 1 MiB"), std::string::npos);
+
+  // Depth: 32 nested lists are read (and refused as a config), 33 are refused as too deep.
+  const std::string deep32 = "x: " + std::string(31, '[') + std::string(31, ']') + "\n";
+  EXPECT_EQ(error_for(deep32).find("nested deeper"), std::string::npos) << error_for(deep32);
+  const std::string deep33 = "x: " + std::string(32, '[') + std::string(32, ']') + "\n";
+  EXPECT_NE(error_for(deep33).find("big.yml:1:"), std::string::npos);
+  EXPECT_NE(error_for(deep33).find("nested deeper than 32 levels"), std::string::npos);
+
+  // Aliases: 64 are read, 65 refused (a billion-laughs file would need many more).
+  auto aliases = [](int n) {
+    std::string t = "a: &x [1]\nb: [";
+    for (int i = 0; i < n; ++i) t += std::string(i ? ", " : "") + "*x";
+    return t + "]\n";
+  };
+  EXPECT_EQ(error_for(aliases(64)).find("aliases"), std::string::npos);
+  EXPECT_NE(error_for(aliases(65)).find("more than 64 aliases"), std::string::npos);
+
+  // Rules: 1000 are read, 1001 refused.
+  auto rules = [](int n) {
+    std::string t = "rules:\n";
+    for (int i = 0; i < n; ++i)
+      t += "  - {name: r" + std::to_string(i) + ", match: {name: x}, count: \"0\"}\n";
+    return t;
+  };
+  EXPECT_TRUE(parse_config(rules(1000), "r.yml", testing::fake_ids()).ok());
+  EXPECT_NE(error_for(rules(1001)).find("more than 1000 rules (1001)"), std::string::npos);
+}
+
+TEST(ConfigBounds, BinaryInputThatMadeLoadAllLoopEndsAtOnce) {
+  // A fuzz input on which yaml-cpp 0.7's LoadAll never returned.
+  std::ifstream in(std::string(PROCWATCH_RULES_FUZZ_CORPUS) + "/regression-loadall-loop.bin",
+                   std::ios::binary);
+  const std::string text((std::istreambuf_iterator<char>(in)), {});
+  ASSERT_EQ(text.size(), 131u);
+  const auto t0 = std::chrono::steady_clock::now();
+  EXPECT_FALSE(parse_config(text, "fuzz.yml", testing::fake_ids()).ok());
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(2));
 }
 
 }  // namespace

@@ -155,7 +155,13 @@ TEST(CheckProcsArgs, ErrorsUseThePluginsWords) {
   EXPECT_EQ(cp_error({"-P", "high"}), "PCPU must be a float!");
   EXPECT_EQ(cp_error({"-t", "x"}), "Timeout interval must be a positive integer - x");
   EXPECT_EQ(cp_error({"--ereg-argument-array", "("}),
-            "PROCS UNKNOWN: Could not compile regular expression - Unmatched ( or \\(");
+            "PROCS UNKNOWN: Could not compile regular expression - missing ): (");
+  EXPECT_EQ(cp_error({"--ereg-argument-array", "(.*)\\1"}),
+            "PROCS UNKNOWN: Could not compile regular expression - backreferences are not "
+            "supported (\\1; patterns are matched in linear time)");
+  EXPECT_EQ(cp_error({"--ereg-argument-array=((a{1,100}){1,100}){1,100}"}),
+            "PROCS UNKNOWN: Could not compile regular expression - repetition too large "
+            "{1,100} (at most 1000 in all, nested counts multiply)");
   EXPECT_EQ(cp_error({"-X", "foo"}), "invalid option -- 'X'");
   EXPECT_EQ(cp_error({"-e", "10"}), "invalid option -- 'e'");
   EXPECT_EQ(cp_error({"--state=S"}), "unrecognized option '--state=S'");

@@ -203,5 +203,50 @@ TEST(NetlinkSocket, OverflowWithoutNoEnobufsReportsEnobufsOnce) {
   EXPECT_GT(d.lost_enobufs, 100u);  // the gaps after the overrun, attributed to it
 }
 
+// The kernel counts what it drops for a full netlink socket (sk_drops, SO_MEMINFO), with or
+// without NETLINK_NO_ENOBUFS: the loss is known when the socket drains, before any CPU sends
+// the message whose sequence gap would show it (issue 13).
+TEST(NetlinkSocket, DropCounterKnowsTheLossAtTheFirstDrain) {
+  PinToCpu0 pin;
+  ASSERT_TRUE(pin.ok());
+  auto s = NetlinkSocket::open(SocketOptions{4096, true});
+  ASSERT_TRUE(s);
+  ASSERT_TRUE(s->subscribe());
+  auto before = s->drops();
+  ASSERT_TRUE(before) << before.error().message;
+  for (int i = 0; i < 200; ++i) {  // ~600 events; the buffer holds about ten
+    pid_t p = spawn_true();
+    ASSERT_GT(p, 0);
+    reap(p);
+  }
+  auto after = s->drops();
+  ASSERT_TRUE(after);
+  EXPECT_GT(uint32_t(*after - *before), 100u);
+  // One drain and the accounting reports it, with no later message needed.
+  RecvBatch batch(64, 1024);
+  std::vector<CnProcRecord> recs;
+  CnProcStats stats;
+  LossAccounting loss;
+  (void)loss.on_drained(*before);
+  uint64_t lost = 0;
+  for (;;) {
+    auto n = s->recv_batch(batch, 0);
+    ASSERT_TRUE(n) << n.error().message;
+    for (size_t i = 0; i < *n; ++i) {
+      recs.clear();
+      decode_cn_proc(batch.datagram(i), recs, stats);
+      for (const auto& r : recs) {
+        if (r.cpu == 0xffffffffu) continue;
+        if (auto l = loss.on_message(r.cpu, r.seq)) lost += l->count;
+      }
+    }
+    if (*n < batch.capacity()) break;
+  }
+  auto drops = s->drops();
+  ASSERT_TRUE(drops);
+  if (auto l = loss.on_drained(*drops)) lost += l->count;
+  EXPECT_GE(lost, uint64_t(uint32_t(*drops - *before)));
+}
+
 }  // namespace
 }  // namespace procwatch::netlink

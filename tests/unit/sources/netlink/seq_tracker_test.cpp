@@ -187,5 +187,62 @@ TEST(LossAccounting, SecondOverrunReopens) {
   EXPECT_EQ(l->count, 3u);
 }
 
+// The drop counter (SO_MEMINFO) reports a loss when the socket drains, before any gap shows
+// it; the gaps that show it later are not counted again (issue 13: a loss within a second).
+TEST(LossAccountingDropCounter, ReportedAtDrainThenGapsAreNotCountedTwice) {
+  LossAccounting a;
+  EXPECT_FALSE(a.on_message(0, 10));
+  EXPECT_FALSE(a.on_message(1, 20));
+  EXPECT_FALSE(a.on_drained(0u));
+  // 5 messages dropped (3 of cpu 0, 2 of cpu 1); nothing follows yet.
+  auto l = a.on_drained(5u);
+  ASSERT_TRUE(l);
+  EXPECT_EQ(l->count, 5u);
+  EXPECT_EQ(l->reason, "socket_drops");
+  EXPECT_FALSE(a.on_drained(5u));
+  // Later each CPU speaks again: its gap was already reported.
+  EXPECT_FALSE(a.on_message(0, 14));
+  EXPECT_FALSE(a.on_message(1, 23));
+  EXPECT_FALSE(a.on_drained(5u));
+  // A gap beyond the counter (a loss before our socket) is still counted.
+  auto g = a.on_message(0, 17);
+  ASSERT_TRUE(g);
+  EXPECT_EQ(g->count, 2u);
+  EXPECT_EQ(g->reason, "seq_gap");
+  EXPECT_FALSE(a.on_drained(5u));
+}
+
+TEST(LossAccountingDropCounter, GapsSeenBeforeTheDrainAreTakenOff) {
+  LossAccounting a;
+  EXPECT_FALSE(a.on_message(0, 1));
+  EXPECT_FALSE(a.on_message(1, 1));
+  // 4 dropped: cpu 0's 2 show in this batch, cpu 1's 2 not yet.
+  auto g = a.on_message(0, 4);
+  ASSERT_TRUE(g);
+  EXPECT_EQ(g->count, 2u);
+  auto l = a.on_drained(4u);
+  ASSERT_TRUE(l);
+  EXPECT_EQ(l->count, 2u);
+  EXPECT_FALSE(a.on_message(1, 4));
+  EXPECT_EQ(total(a.on_drained(4u)), 0u);
+}
+
+TEST(LossAccountingDropCounter, CounterWraps) {
+  LossAccounting a;
+  EXPECT_EQ(total(a.on_drained(0xfffffffeu)), 0xfffffffeu);
+  EXPECT_EQ(total(a.on_drained(3u)), 5u);  // 0xfffffffe -> 3 modulo 2^32
+}
+
+TEST(LossAccountingDropCounter, ReplacesTheOverrunLowerBound) {
+  LossAccounting a;
+  EXPECT_FALSE(a.on_message(0, 1));
+  a.on_overrun();
+  auto l = a.on_drained(5u);  // exact, not the lower bound 1
+  ASSERT_TRUE(l);
+  EXPECT_EQ(l->count, 5u);
+  EXPECT_FALSE(a.on_message(0, 7));  // cpu 0's gap of 5: already reported
+  EXPECT_FALSE(a.overrun_open());
+}
+
 }  // namespace
 }  // namespace procwatch::netlink
