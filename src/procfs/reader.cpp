@@ -176,6 +176,14 @@ ssize_t read_exe(const std::string& root, int32_t pid, std::string* path, bool* 
   return n;
 }
 
+// container_id, container_runtime and pod_uid from info.cgroup (see container_from_cgroup).
+void set_container(ProcInfo& info) {
+  ContainerRef ref = container_from_cgroup(info.cgroup);
+  info.container_id = ref.kind == "container" ? std::move(ref.id) : std::string();
+  info.container_runtime = std::move(ref.runtime);
+  info.pod_uid = std::move(ref.pod_uid);
+}
+
 }  // namespace
 
 ProcReader::ProcReader(std::string root, ReadLimits limits)
@@ -334,7 +342,7 @@ std::optional<ProcInfo> ProcReader::read_process_impl(int32_t pid, const ExecCap
     info.uid = *base->uid, info.euid = *base->euid, info.gid = *base->gid, info.egid = *base->egid;
     info.ids_known = true;
     info.cgroup = *base->cgroup;
-    info.container_id = container_id_from_cgroup(info.cgroup);
+    set_container(info);
     info.user = user_name(info.uid);
     info.context = read_context(pid);
     return info;
@@ -363,7 +371,7 @@ std::optional<ProcInfo> ProcReader::read_process_impl(int32_t pid, const ExecCap
   if (!live) {
     info.incomplete = true;
     if (info.ids_known) info.user = user_name(info.uid);
-    info.container_id = container_id_from_cgroup(info.cgroup);
+    set_container(info);
     return info;
   }
 
@@ -417,7 +425,7 @@ std::optional<ProcInfo> ProcReader::read_process_impl(int32_t pid, const ExecCap
       incomplete = true;
     }
   }
-  info.container_id = container_id_from_cgroup(info.cgroup);
+  set_container(info);
 
   info.context = read_context(pid);
 

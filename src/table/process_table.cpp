@@ -488,6 +488,10 @@ void ProcessTable::on_exec(const ProcEvent& ev, const ExecEvent& x, std::vector<
       }
       if (!fresh->cgroup.empty()) info.cgroup = std::move(fresh->cgroup);
       if (!fresh->container_id.empty()) info.container_id = std::move(fresh->container_id);
+      if (!fresh->container_runtime.empty()) {
+        info.container_runtime = std::move(fresh->container_runtime);
+      }
+      if (!fresh->pod_uid.empty()) info.pod_uid = std::move(fresh->pod_uid);
       info.context = std::move(fresh->context);
       if (fresh->threads > 0) info.threads = fresh->threads;
     }
