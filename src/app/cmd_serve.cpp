@@ -13,6 +13,7 @@
 #include <utility>
 #include <vector>
 
+#include "app/container_names.h"
 #include "app/commands.h"
 #include "app/live_capture.h"
 #include "app/redaction.h"
@@ -140,6 +141,7 @@ int run_serve(const ServeOptions& opts) {
 
   TreeNamer namer;
   procfs::ProcReader reader(opts.common.procfs_root);
+  use_container_names(reader, opts.common);
   Engine engine(reader, tree_name_fn(namer));
   LiveCapture live(opts.common, reader, engine);
 

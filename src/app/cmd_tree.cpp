@@ -2,6 +2,7 @@
 #include <cstdio>
 #include <string>
 
+#include "app/container_names.h"
 #include "app/commands.h"
 #include "app/live_capture.h"
 #include "app/privileges.h"
@@ -16,6 +17,7 @@ namespace procwatch::app {
 int run_tree(const CommonOptions& opts) {
   if (auto rc = load_redaction(opts.config)) return *rc;
   procfs::ProcReader reader(opts.procfs_root);
+  use_container_names(reader, opts);
   if (reader.list_pids().empty()) {
     std::fprintf(stderr, "procwatch: no processes found under %s (is it a /proc tree?)\n",
                  opts.procfs_root.c_str());

@@ -5,6 +5,7 @@
 #include <CLI/CLI.hpp>
 
 #include "app/commands.h"
+#include "app/container_names.h"
 #include "app/options.h"
 #include "app/signals.h"
 
@@ -36,6 +37,7 @@ void add_procfs_option(CLI::App* cmd, CommonOptions& o) {
   cmd->add_option("--procfs", o.procfs_root, "Root of the /proc tree to read")
       ->check(CLI::ExistingDirectory)
       ->capture_default_str();
+  procwatch::app::add_container_options(cmd, o);
 }
 
 }  // namespace

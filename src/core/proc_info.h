@@ -27,6 +27,8 @@ struct ProcInfo {
   std::string container_runtime;  // "docker", "podman", ...; also set, with container_id empty,
                                   // for the runtime's own monitor (conmon, LXC monitor)
   std::string pod_uid;            // Kubernetes pod UID from a kubepods cgroup
+  // Names from the runtime's files (containers::ContainerResolver); empty when unknown.
+  std::string container_name, image, pod, pod_namespace;
   std::string context;  // SELinux / AppArmor label from attr/current; empty where none
   uint32_t threads = 1;
   bool incomplete = false;  // gone before everything could be read

@@ -176,14 +176,6 @@ ssize_t read_exe(const std::string& root, int32_t pid, std::string* path, bool* 
   return n;
 }
 
-// container_id, container_runtime and pod_uid from info.cgroup (see container_from_cgroup).
-void set_container(ProcInfo& info) {
-  ContainerRef ref = container_from_cgroup(info.cgroup);
-  info.container_id = ref.kind == "container" ? std::move(ref.id) : std::string();
-  info.container_runtime = std::move(ref.runtime);
-  info.pod_uid = std::move(ref.pod_uid);
-}
-
 }  // namespace
 
 ProcReader::ProcReader(std::string root, ReadLimits limits)
@@ -301,6 +293,16 @@ ExecCapture ProcReader::capture_exec(int32_t pid, CgroupResolver* cgroups) const
     if (auto cg = parse_cgroup(std::string_view(buf, size_t(got)))) cap.cgroup = std::move(*cg);
   }
   return cap;
+}
+
+// container_id, container_runtime and pod_uid from info.cgroup (container_from_cgroup), then
+// the names from the container namer, only for a process in a container.
+void ProcReader::set_container(ProcInfo& info) const {
+  ContainerRef ref = container_from_cgroup(info.cgroup);
+  info.container_id = ref.kind == "container" ? std::move(ref.id) : std::string();
+  info.container_runtime = std::move(ref.runtime);
+  info.pod_uid = std::move(ref.pod_uid);
+  if (!info.container_id.empty() && container_namer_) container_namer_(info);
 }
 
 std::string ProcReader::read_context(int32_t pid) const {
