@@ -118,6 +118,12 @@ nlohmann::json proc_json(const ProcInfo& p) {
       {"user", p.user},
       {"cgroup", p.cgroup},
       {"container_id", p.container_id},
+      {"container_name", p.container_name},
+      {"image", p.image},
+      {"runtime", p.container_runtime},
+      {"pod", p.pod},
+      {"pod_uid", p.pod_uid},
+      {"namespace", p.pod_namespace},
       {"context", p.context},
       {"threads", p.threads},
       {"tree", p.tree},
@@ -275,6 +281,7 @@ void append_event_json_line(std::string& out, const EventRecord& r) {
   append_str(out, "cgroup", p.cgroup);
   append_str(out, "comm", p.comm);
   append_str(out, "container_id", p.container_id);
+  append_str(out, "container_name", p.container_name);
   append_str(out, "context", p.context);
   if (is_exit && r.exit->core_dumped) append_bool(out, "core_dumped", true);
   if (is_exit) {
@@ -300,10 +307,15 @@ void append_event_json_line(std::string& out, const EventRecord& r) {
       out += "null";
   }
   append_num(out, "gid", p.gid);
+  append_str(out, "image", p.image);
   append_bool(out, "incomplete", p.incomplete);
+  append_str(out, "namespace", p.pod_namespace);
   append_num(out, "pid", p.key.pid);
+  append_str(out, "pod", p.pod);
+  append_str(out, "pod_uid", p.pod_uid);
   append_num(out, "ppid", p.ppid);
   if (r.resync) append_bool(out, "resync", true);
+  append_str(out, "runtime", p.container_runtime);
   if (is_exit) append_num(out, "signal", r.exit->signal);
   append_num(out, "start_time", p.key.start_time);
   append_num(out, "threads", p.threads);
@@ -313,6 +325,16 @@ void append_event_json_line(std::string& out, const EventRecord& r) {
   append_str(out, "user", p.user);
   out += "}\n";
 }
+
+namespace {
+// "[name] " (the short id when the name is unknown) for a process in a container, else "".
+std::string container_label(const ProcInfo& p) {
+  if (p.container_id.empty()) return {};
+  const std::string& n = p.container_name.empty() ? p.container_id.substr(0, 12)
+                                                  : p.container_name;
+  return "[" + escape_for_terminal(n) + "] ";
+}
+}  // namespace
 
 std::string event_text(const EventRecord& r, bool color) {
   const std::string ts = format_timestamp(r.ts_realtime_ns).substr(11, 15);  // HH:MM:SS.ffffff
@@ -355,10 +377,11 @@ std::string event_text(const EventRecord& r, bool color) {
   }
   if (p.incomplete) tail += fmt::format("  {}(incomplete){}", c_dim, c_reset);
   if (r.resync) tail += fmt::format("  {}(found by a resync after a loss){}", c_dim, c_reset);
-  return fmt::format("{} {}{:<8}{} {:>7} {:>7} {:<9} {}{}{}{}{}{}\n", ts, c_ev, r.event, c_reset,
+  return fmt::format("{} {}{:<8}{} {:>7} {:>7} {:<9} {}{}{}{}{}{}{}\n", ts, c_ev, r.event, c_reset,
                      p.key.pid, p.ppid,
-                     p.user.empty() ? std::to_string(p.uid) : escape_for_terminal(p.user), indent,
-                     c_bold, what, c_reset, args.empty() ? "" : " " + args, tail);
+                     p.user.empty() ? std::to_string(p.uid) : escape_for_terminal(p.user),
+                     container_label(p), indent, c_bold, what, c_reset,
+                     args.empty() ? "" : " " + args, tail);
 }
 
 namespace {
@@ -428,9 +451,9 @@ std::string tree_text(const std::vector<ProcInfo>& procs, bool color) {
         if (!p->context.empty()) extra += " context=" + escape_for_terminal(p->context);
         if (p->threads > 1) extra += fmt::format(" threads={}", p->threads);
         if (p->incomplete) extra += " (incomplete)";
-        out += fmt::format("{}{}{:>7} {:<9} {}{}{}{}{}{}{}\n", prefix, branch, p->key.pid,
+        out += fmt::format("{}{}{:>7} {:<9} {}{}{}{}{}{}{}{}\n", prefix, branch, p->key.pid,
                            p->user.empty() ? std::to_string(p->uid) : escape_for_terminal(p->user),
-                           c_bold, what,
+                           container_label(*p), c_bold, what,
                            c_reset, args, c_dim, extra, c_reset);
         if (!seen.insert(p->key.pid).second) return;
         auto it = f.children.find(p->key.pid);
