@@ -66,7 +66,7 @@ struct Elem {
 // kPod: the parent is a kubelet pod cgroup (pod<uid> under kubepods, or the systemd slice).
 enum class Under { kAny, kExact, kPod };
 
-enum class IdForm { kHex64, kName, kSystemdName };
+enum class IdForm { kHex64, kName, kSystemdName, kNone };  // kNone: the element is exact
 
 std::string pod_uid_from_element(std::string_view elem, std::string_view parent);
 
@@ -105,6 +105,9 @@ constexpr Pattern kPatterns[] = {
     {"crio-", "", IdForm::kHex64, Under::kPod, "", "cri-o", "container"},
     // podman's monitor, conmon, systemd driver: /machine.slice/libpod-conmon-<id>.scope
     {"libpod-conmon-", ".scope", IdForm::kHex64, Under::kAny, "", "podman", "runtime"},
+    // podman's conmon, cgroupfs driver: /libpod_parent/conmon (seen with podman 4.3 + runc);
+    // which container it watches is not in the path
+    {"conmon", "", IdForm::kNone, Under::kExact, "libpod_parent", "podman", "runtime"},
     // podman, systemd driver: /machine.slice/libpod-<id>.scope[/container]
     {"libpod-", ".scope", IdForm::kHex64, Under::kAny, "", "podman", "container"},
     // podman, cgroupfs driver: /libpod_parent/libpod-<id>[/container]; in a pod
@@ -167,6 +170,9 @@ std::optional<std::string> match_pattern(const Pattern& p, const Elem& e) {
     case IdForm::kName:
       if (!valid_name(id)) return std::nullopt;
       return std::string(id);
+    case IdForm::kNone:
+      if (!id.empty()) return std::nullopt;
+      return std::string();
     case IdForm::kSystemdName: {
       std::string name = systemd_unescape(id);
       // libvirt's machines are VMs (machine-qemu-N-name), not containers.

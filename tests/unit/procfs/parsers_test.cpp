@@ -376,6 +376,7 @@ TEST(ContainerFromCgroup, EveryRuntimeLayout) {
        ""},
       {"/machine.slice/libpod-conmon-" + id + ".scope", id, "podman", "runtime", ""},
       {"/libpod_parent/libpod-" + id, id, "podman", "container", ""},
+      {"/libpod_parent/conmon", "", "podman", "runtime", ""},
       {"/libpod_parent/libpod-" + id + "/container", id, "podman", "container", ""},
       {"/libpod_parent/" + id2 + "/libpod-" + id, id, "podman", "container", ""},  // in a pod
       {"/machine.slice/machine-libpod_pod_" + id2 + ".slice/libpod-" + id + ".scope", id,
