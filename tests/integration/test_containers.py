@@ -101,15 +101,19 @@ class Containers(unittest.TestCase):
                 t = pwtest.Trace("--source", source)
                 try:
                     cid = self.run_container(name, "/bin/sleep 7.25 & /bin/sleep 7.5; wait")
-                    execs = t.wait_for(lambda e: e["event"] == "exec" and
-                                       e["argv"][-1:] in (["7.25"], ["7.5"]), timeout=30)
+                    def sleeps():
+                        hits = t.select(lambda e: e["event"] == "exec" and
+                                        e["argv"] in (["/bin/sleep", "7.25"],
+                                                      ["/bin/sleep", "7.5"]))
+                        return hits if len(hits) >= 2 else None
+                    execs = pwtest.wait_until(sleeps, timeout=30) or []
                     # podman exec joins the running container's cgroup.
                     podman("exec", name, "/bin/sleep", "0.375")
                     joined = t.wait_for(lambda e: e["event"] == "exec" and
-                                        e["argv"][-1:] == ["0.375"], timeout=30)
+                                        e["argv"] == ["/bin/sleep", "0.375"], timeout=30)
                 finally:
                     t.stop()
-                self.assertTrue(execs, f"no exec from the container ({source}): {t.stderr}")
+                self.assertEqual(len(execs), 2, f"execs in the container ({source}): {execs}")
                 for ev in execs:
                     self.assert_named(ev, cid, name)
                     self.assertTrue(ev["cgroup"].endswith("libpod-" + cid) or
