@@ -33,11 +33,16 @@ int run_tree(const CommonOptions& opts) {
   engine.initial_scan();
   std::vector<ProcInfo> procs = engine.table().snapshot();
   if (opts.json) {
-    std::string out = output::tree_json(procs).dump(2, ' ', false,
-                                                    nlohmann::json::error_handler_t::replace);
+    std::string out = (opts.tree_by_container ? output::containers_tree_json(procs)
+                                              : output::tree_json(procs))
+                          .dump(2, ' ', false, nlohmann::json::error_handler_t::replace);
     std::printf("%s\n", out.c_str());
   } else {
-    std::fputs(output::tree_text(procs, want_color(opts.color)).c_str(), stdout);
+    const bool color = want_color(opts.color);
+    std::fputs((opts.tree_by_container ? output::containers_tree_text(procs, color)
+                                       : output::tree_text(procs, color))
+                   .c_str(),
+               stdout);
   }
   return std::fflush(stdout) == 0 ? kExitOk : kExitFailure;
 }

@@ -68,6 +68,7 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"auto", "always", "never"}))
       ->capture_default_str();
   add_procfs_option(tree, tree_opts);
+  tree->add_flag("--containers", tree_opts.tree_by_container, "Group the tree by container");
   add_redact_config_option(tree, tree_opts);
 
   CommonOptions sources_opts;

@@ -20,6 +20,7 @@ struct CommonOptions {
   std::string containers_docker_root = "/var/lib/docker";
   std::string containers_pods_log_root = "/var/log/pods";
   std::string containers_log_root = "/var/log/containers";
+  bool tree_by_container = false;  // tree --containers
 };
 
 // Whether to colour output: "always", "never", or "auto" (a terminal without NO_COLOR).

@@ -11,6 +11,7 @@
 #include <iterator>
 #include <map>
 #include <optional>
+#include <tuple>
 #include <type_traits>
 #include <unordered_map>
 #include <unordered_set>
@@ -446,7 +447,7 @@ std::string tree_text(const std::vector<ProcInfo>& procs, bool color) {
         std::string args =
             argv.size() > 1 ? " " + join_argv({argv.begin() + 1, argv.end()}, 200) : "";
         std::string extra;
-        if (!p->container_id.empty())
+        if (!p->container_id.empty() && !p->container_name.empty())  // else the label is the id
           extra += " container=" + escape_for_terminal(p->container_id.substr(0, 12));
         if (!p->context.empty()) extra += " context=" + escape_for_terminal(p->context);
         if (p->threads > 1) extra += fmt::format(" threads={}", p->threads);
@@ -463,6 +464,70 @@ std::string tree_text(const std::vector<ProcInfo>& procs, bool color) {
           walk(it->second[i], child_prefix, i + 1 == it->second.size(), false);
       };
   for (const ProcInfo* r : f.roots) walk(r, "", true, true);
+  return out;
+}
+
+namespace {
+
+std::vector<std::vector<ProcInfo>> container_groups(const std::vector<ProcInfo>& procs) {
+  std::map<std::string, size_t> index;  // container_id -> group
+  std::vector<std::vector<ProcInfo>> groups(1);  // [0]: the host
+  for (const ProcInfo& p : procs) {
+    if (p.container_id.empty()) {
+      groups[0].push_back(p);
+      continue;
+    }
+    auto [it, fresh] = index.emplace(p.container_id, groups.size());
+    if (fresh) groups.emplace_back();
+    groups[it->second].push_back(p);
+  }
+  std::sort(groups.begin() + 1, groups.end(), [](const auto& a, const auto& b) {
+    return std::tie(a[0].container_name, a[0].container_id) <
+           std::tie(b[0].container_name, b[0].container_id);
+  });
+  if (groups[0].empty()) groups.erase(groups.begin());
+  return groups;
+}
+
+}  // namespace
+
+nlohmann::json containers_tree_json(const std::vector<ProcInfo>& procs) {
+  nlohmann::json out = nlohmann::json::array();
+  for (const auto& g : container_groups(procs)) {
+    const ProcInfo& p = g[0];
+    out.push_back({{"container_id", p.container_id},
+                   {"container_name", p.container_name},
+                   {"image", p.image},
+                   {"runtime", p.container_runtime},
+                   {"pod", p.pod},
+                   {"pod_uid", p.pod_uid},
+                   {"namespace", p.pod_namespace},
+                   {"processes", tree_json(g)}});
+  }
+  return out;
+}
+
+std::string containers_tree_text(const std::vector<ProcInfo>& procs, bool color) {
+  std::string out;
+  const char* c_bold = color ? kBold : "";
+  const char* c_reset = color ? kReset : "";
+  for (const auto& g : container_groups(procs)) {
+    const ProcInfo& p = g[0];
+    if (!out.empty()) out += '\n';
+    if (p.container_id.empty()) {
+      out += fmt::format("{}host{}\n", c_bold, c_reset);
+    } else {
+      std::string detail = p.container_runtime;
+      if (!p.pod.empty()) detail += ", pod " + p.pod_namespace + "/" + p.pod;
+      if (!p.image.empty()) detail += ", image " + p.image;
+      detail += ", id " + p.container_id.substr(0, 12);
+      out += fmt::format("{}container {}{} ({})\n", c_bold,
+                         escape_for_terminal(p.container_name.empty() ? p.container_id.substr(0, 12)
+                                                                      : p.container_name),
+                         c_reset, escape_for_terminal(detail));
+    }
+    out += tree_text(g, color);
+  }
   return out;
 }
 

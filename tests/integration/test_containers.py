@@ -140,6 +140,16 @@ class Containers(unittest.TestCase):
 
         text = subprocess.run([PROCWATCH, "tree"], capture_output=True, text=True, timeout=60)
         self.assertIn(f"[{name}] ", text.stdout)
+        grouped = subprocess.run([PROCWATCH, "tree", "--containers"], capture_output=True,
+                                 text=True, timeout=60)
+        self.assertIn(f"\ncontainer {name} (podman, image {self.image}:latest, id {cid[:12]})\n",
+                      grouped.stdout)
+        groups = json.loads(subprocess.run([PROCWATCH, "tree", "--containers", "--json"],
+                                           capture_output=True, text=True, timeout=60).stdout)
+        mine = [g for g in groups if g["container_id"] == cid]
+        self.assertEqual(len(mine), 1, groups)
+        self.assertEqual(mine[0]["container_name"], name)
+        self.assertEqual(groups[0]["container_id"], "")  # the host first
 
         with tempfile.NamedTemporaryFile("w", suffix=".yml", delete=False) as f:
             f.write(f"""rules:

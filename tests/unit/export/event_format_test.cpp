@@ -157,6 +157,46 @@ TEST(Tree, TextDrawsBranches) {
             "└─      15 root      /usr/sbin/cron\n");
 }
 
+TEST(Tree, GroupedByContainer) {
+  std::vector<ProcInfo> v = small_forest();
+  ProcInfo conmon;
+  conmon.key.pid = 30; conmon.ppid = 1; conmon.exe = "/usr/bin/conmon"; conmon.user = "root";
+  conmon.container_runtime = "podman";  // the runtime, not the container
+  ProcInfo sh;
+  sh.key.pid = 31; sh.ppid = 30; sh.exe = "/bin/busybox"; sh.user = "root";
+  sh.container_id = std::string(64, 'b'); sh.container_name = "web"; sh.image = "localhost/w:1";
+  sh.container_runtime = "podman";
+  ProcInfo sleep = sh;
+  sleep.key.pid = 32; sleep.ppid = 31;
+  ProcInfo api;
+  api.key.pid = 40; api.ppid = 1; api.exe = "/app"; api.user = "root";
+  api.container_id = std::string(64, 'a'); api.container_name = "api";
+  api.container_runtime = "cri-o"; api.pod = "api-5f6d"; api.pod_namespace = "prod";
+  v.push_back(sleep); v.push_back(conmon); v.push_back(api); v.push_back(sh);
+
+  auto j = containers_tree_json(v);
+  ASSERT_EQ(j.size(), 3u);
+  EXPECT_EQ(j[0]["container_id"], "");  // the host first, conmon with it
+  EXPECT_EQ(j[0]["processes"][0]["pid"], 1);
+  EXPECT_EQ(j[1]["container_name"], "api");  // then by name
+  EXPECT_EQ(j[1]["namespace"], "prod");
+  EXPECT_EQ(j[2]["container_name"], "web");
+  EXPECT_EQ(j[2]["image"], "localhost/w:1");
+  ASSERT_EQ(j[2]["processes"].size(), 1u);  // sh is the root, its parent is on the host
+  EXPECT_EQ(j[2]["processes"][0]["pid"], 31);
+  EXPECT_EQ(j[2]["processes"][0]["children"][0]["pid"], 32);
+
+  const std::string t = containers_tree_text(v, false);
+  EXPECT_EQ(t.substr(0, 5), "host\n");
+  EXPECT_NE(t.find("\ncontainer api (cri-o, pod prod/api-5f6d, id aaaaaaaaaaaa)\n     40 root"
+                   "      [api] /app container=aaaaaaaaaaaa\n"),
+            std::string::npos)
+      << t;
+  EXPECT_NE(t.find("\ncontainer web (podman, image localhost/w:1, id bbbbbbbbbbbb)\n"),
+            std::string::npos)
+      << t;
+}
+
 TEST(Tree, ParentCycleDoesNotLoop) {
   std::vector<ProcInfo> v(2);
   v[0].key.pid = 5; v[0].ppid = 6;
