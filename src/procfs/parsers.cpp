@@ -148,7 +148,7 @@ std::string systemd_unescape(std::string_view s) {
 bool valid_name(std::string_view s) {
   if (s.empty() || s.size() > 253) return false;
   for (char c : s) {
-    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) return false;
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f || c == '/') return false;
   }
   return true;
 }

@@ -426,6 +426,8 @@ TEST(ContainerFromCgroup, EveryRuntimeLayout) {
       {"/kubepods/burstable/podnot-a-uid/" + id, "", "", "", ""},
       {"/machine.slice/machine-qemu\\x2d1\\x2ddebian.scope/libvirt/emulator", "", "", "", ""},
       {"/machine.slice/machine-foo.slice", "", "", "", ""},
+      {"/machine.slice/machine-a\\x2fb.scope", "", "", "", ""},  // an escaped '/' is no name
+      {"/machine.slice/machine-a\\x01b.scope", "", "", "", ""},
       {"/system.slice/machine-foo.scope", "", "", "", ""},
       {"/lxc.payload.", "", "", "", ""},
       {"/system.slice/lxc.service", "", "", "", ""},
