@@ -148,6 +148,7 @@ int run_serve(const ServeOptions& opts) {
   metrics::TreeMetricsOptions topts;
   topts.max_trees = opts.max_trees;
   topts.tree_ttl_ns = uint64_t(ttl->count()) * 1'000'000ull;
+  topts.container_labels = opts.container_labels;
   metrics::TreeMetrics tree_metrics(topts);
   engine.add_listener(
       [&](const output::EventRecord& r) { tree_metrics.observe(r, monotonic_ns()); });

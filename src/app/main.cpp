@@ -100,6 +100,9 @@ int main(int argc, char** argv) {
   serve->add_option("--tree-ttl", serve_opts.tree_ttl,
                     "Drop a tree with no live process and no event for this long (e.g. 30m, 1h)")
       ->capture_default_str();
+  serve->add_flag("--metrics.container-labels", serve_opts.container_labels,
+                  "Add container (name) and namespace labels to the per-tree series; "
+                  "--max-trees then caps distinct label sets");
   serve->add_flag("--metrics.prom-cnproc", serve_opts.prom_cnproc,
                   "Also expose prom-cnproc's process{state,tree} and process_seconds{tree}");
   serve->add_option("--config", serve_opts.rules_config,

@@ -170,6 +170,32 @@ class Containers(unittest.TestCase):
         self.assertIn("none-in-pwtest", r.stdout)
         self.assertNotIn("in-pwtest:", r.stdout.replace("none-in-pwtest:", ""), r.stdout)
 
+    def test_serve_container_labels(self):
+        port = pwtest.free_port()
+        err = tempfile.TemporaryFile("w+")
+        self.addCleanup(err.close)
+        serve = subprocess.Popen([PROCWATCH, "serve", "--web.listen-address",
+                                  f"127.0.0.1:{port}", "--metrics.container-labels"],
+                                 stdout=subprocess.DEVNULL, stderr=err, text=True)
+        self.addCleanup(pwtest.stop, serve)
+        url = f"http://127.0.0.1:{port}/metrics"
+        if not pwtest.wait_until(lambda: pwtest.http_get(url)[0] == 200, timeout=30):
+            err.seek(0)
+            self.fail("serve did not answer: " + err.read())
+        name = pwtest.unique("pwtest")
+        self.run_container(name, "/bin/sleep 30 & /bin/sleep 31 & wait")
+
+        def live():
+            found = [(labels, v) for labels, v in
+                     pwtest.samples(pwtest.http_get(url)[2], "procwatch_tree_processes")
+                     if labels.get("container") == name]
+            return found if sum(v for _, v in found) >= 3 else None
+        found = pwtest.wait_until(live, timeout=30)
+        self.assertTrue(found, "no procwatch_tree_processes series with container=" + name)
+        for labels, _ in found:
+            self.assertEqual(labels["namespace"], "")
+            self.assertIn("tree", labels)
+
     def _tree_procs(self, cid):
         out = subprocess.run([PROCWATCH, "tree", "--json"], capture_output=True, text=True,
                              timeout=60)
