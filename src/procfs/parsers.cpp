@@ -116,6 +116,11 @@ constexpr Pattern kPatterns[] = {
     // kubelet, cgroupfs driver, any QoS class: /kubepods[/<qos>]/pod<uid>/<id> (containerd,
     // cri-dockerd; the runtime is not in the path)
     {"", "", IdForm::kHex64, Under::kPod, "", "cri", "container"},
+    // The daemons and their shims under systemd: containerd (and every containerd-shim, runc
+    // while it sets a container up), dockerd, CRI-O: the runtime, not a container
+    {"containerd.service", "", IdForm::kNone, Under::kAny, "", "containerd", "runtime"},
+    {"docker.service", "", IdForm::kNone, Under::kAny, "", "docker", "runtime"},
+    {"crio.service", "", IdForm::kNone, Under::kAny, "", "cri-o", "runtime"},
     // LXC 4+ and LXD: /lxc.payload.<name>; the monitor: /lxc.monitor.<name>
     {"lxc.payload.", "", IdForm::kName, Under::kAny, "", "lxc", "container"},
     {"lxc.monitor.", "", IdForm::kName, Under::kAny, "", "lxc", "runtime"},

@@ -355,7 +355,9 @@ TEST(ContainerFromCgroup, EveryRuntimeLayout) {
        "containerd", "container", uid},  // Guaranteed QoS
       {"/system.slice/containerd.service/kubepods-burstable-pod" + uidu + ".slice:cri-containerd:" +
            id,
-       "", "", "", ""},  // containerd's own service cgroup, no match
+       "", "containerd", "runtime", ""},  // containerd's own service cgroup: the runtime
+      {"/system.slice/containerd.service", "", "containerd", "runtime", ""},  // shims, runc
+      {"/system.slice/crio.service", "", "cri-o", "runtime", ""},
       // CRI-O
       {"/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod" + uidu + ".slice/crio-" +
            id + ".scope",
@@ -377,6 +379,8 @@ TEST(ContainerFromCgroup, EveryRuntimeLayout) {
       {"/machine.slice/libpod-conmon-" + id + ".scope", id, "podman", "runtime", ""},
       {"/libpod_parent/libpod-" + id, id, "podman", "container", ""},
       {"/libpod_parent/conmon", "", "podman", "runtime", ""},
+      {"/user.slice/user-1000.slice/user@1000.service/docker.service/docker/" + id + "/x", id,
+       "docker", "container", ""},  // rootless docker: the container inside dockerd's unit
       {"/libpod_parent/libpod-" + id + "/container", id, "podman", "container", ""},
       {"/libpod_parent/" + id2 + "/libpod-" + id, id, "podman", "container", ""},  // in a pod
       {"/machine.slice/machine-libpod_pod_" + id2 + ".slice/libpod-" + id + ".scope", id,
@@ -412,7 +416,9 @@ TEST(ContainerFromCgroup, EveryRuntimeLayout) {
       {"/system.slice/docker-" + id.substr(1) + ".scope", "", "", "", ""},
       {"/system.slice/docker-" + id + "0.scope", "", "", "", ""},
       {"/system.slice/docker-foo.service", "", "", "", ""},
-      {"/system.slice/docker.service", "", "", "", ""},
+      {"/system.slice/docker.service", "", "docker", "runtime", ""},  // dockerd
+      {"/system.slice/docker.socket", "", "", "", ""},
+      {"/system.slice/containerd-foo.service", "", "", "", ""},
       {"/system.slice/docker-" + id + ".service", "", "", "", ""},
       {"/system.slice/docker-" + id + ".mount", "", "", "", ""},
       {"/machine.slice/libpod-" + id.substr(0, 63) + "g.scope", "", "", "", ""},
