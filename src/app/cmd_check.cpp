@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "app/commands.h"
+#include "app/container_names.h"
 #include "core/text.h"
 #include "procfs/reader.h"
 #include "rules/config.h"
@@ -254,6 +255,7 @@ int check_rules(const CheckArgs& a, rules::Config config) {
   if (config.cpu) config.cpu->for_duration = a.recheck;
   arm_timeout(60 + int(a.recheck.count() / 1000));
   procfs::ProcReader reader(a.procfs);
+  use_container_names(reader, CommonOptions{});  // container_name, image, pod, namespace rules
   sampling::SamplerOptions so;
   if (config.cpu) so.cpu_window = config.cpu->window;
   sampling::Sampler sampler(reader, so);

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "app/baseline_monitor.h"
+#include "app/container_names.h"
 #include "app/commands.h"
 #include "app/live_capture.h"
 #include "app/redaction.h"
@@ -193,12 +194,14 @@ int run_serve(const ServeOptions& opts) {
 
   TreeNamer namer;
   procfs::ProcReader reader(opts.common.procfs_root);
+  use_container_names(reader, opts.common);
   Engine engine(reader, tree_name_fn(namer));
   LiveCapture live(opts.common, reader, engine);
 
   metrics::TreeMetricsOptions topts;
   topts.max_trees = opts.max_trees;
   topts.tree_ttl_ns = uint64_t(ttl->count()) * 1'000'000ull;
+  topts.container_labels = opts.container_labels;
   metrics::TreeMetrics tree_metrics(topts);
   engine.add_listener(
       [&](const output::EventRecord& r) { tree_metrics.observe(r, monotonic_ns()); });

@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <string>
 
+#include "app/container_names.h"
 #include "app/commands.h"
 #include "app/live_capture.h"
 #include "app/redaction.h"
@@ -25,6 +26,7 @@ bool want_color(const std::string& mode) {
 int run_trace(const CommonOptions& opts) {
   if (auto rc = load_redaction(opts.config)) return *rc;
   procfs::ProcReader reader(opts.procfs_root);
+  use_container_names(reader, opts);
   TreeNamer namer;
   Engine engine(reader, tree_name_fn(namer));
   LiveCapture live(opts, reader, engine);

@@ -2,6 +2,7 @@
 #include <cstdio>
 #include <string>
 
+#include "app/container_names.h"
 #include "app/commands.h"
 #include "core/text.h"
 #include "app/live_capture.h"
@@ -17,6 +18,7 @@ namespace procwatch::app {
 int run_tree(const CommonOptions& opts) {
   if (auto rc = load_redaction(opts.config)) return *rc;
   procfs::ProcReader reader(opts.procfs_root);
+  use_container_names(reader, opts);
   if (reader.list_pids().empty()) {
     std::fprintf(stderr, "procwatch: no processes found under %s (is it a /proc tree?)\n",
                  escape_control(opts.procfs_root).c_str());
@@ -32,11 +34,16 @@ int run_tree(const CommonOptions& opts) {
   engine.initial_scan();
   std::vector<ProcInfo> procs = engine.table().snapshot();
   if (opts.json) {
-    std::string out = output::tree_json(procs).dump(2, ' ', false,
-                                                    nlohmann::json::error_handler_t::replace);
+    std::string out = (opts.tree_by_container ? output::containers_tree_json(procs)
+                                              : output::tree_json(procs))
+                          .dump(2, ' ', false, nlohmann::json::error_handler_t::replace);
     std::printf("%s\n", out.c_str());
   } else {
-    std::fputs(output::tree_text(procs, want_color(opts.color)).c_str(), stdout);
+    const bool color = want_color(opts.color);
+    std::fputs((opts.tree_by_container ? output::containers_tree_text(procs, color)
+                                       : output::tree_text(procs, color))
+                   .c_str(),
+               stdout);
   }
   return std::fflush(stdout) == 0 ? kExitOk : kExitFailure;
 }

@@ -29,6 +29,7 @@ struct ServeOptions {
   size_t max_trees = 2000;
   std::string tree_ttl = "1h";
   bool prom_cnproc = false;
+  bool container_labels = false;  // --metrics.container-labels
   std::string rules_config;        // --config: evaluate these rules; empty = none
   std::string cpu_interval = "5s";  // --cpu-interval: re-read CPU/memory for the rules
   std::string events_log;           // --events-log: JSON lines to this file, "-" = stdout

@@ -5,6 +5,7 @@
 #include <CLI/CLI.hpp>
 
 #include "app/commands.h"
+#include "app/container_names.h"
 #include "core/text.h"
 #include "app/options.h"
 #include "app/signals.h"
@@ -37,6 +38,7 @@ void add_procfs_option(CLI::App* cmd, CommonOptions& o) {
   cmd->add_option("--procfs", o.procfs_root, "Root of the /proc tree to read")
       ->check(CLI::ExistingDirectory)
       ->capture_default_str();
+  procwatch::app::add_container_options(cmd, o);
 }
 
 }  // namespace
@@ -67,6 +69,7 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"auto", "always", "never"}))
       ->capture_default_str();
   add_procfs_option(tree, tree_opts);
+  tree->add_flag("--containers", tree_opts.tree_by_container, "Group the tree by container");
   add_redact_config_option(tree, tree_opts);
 
   CommonOptions sources_opts;
@@ -98,6 +101,9 @@ int main(int argc, char** argv) {
   serve->add_option("--tree-ttl", serve_opts.tree_ttl,
                     "Drop a tree with no live process and no event for this long (e.g. 30m, 1h)")
       ->capture_default_str();
+  serve->add_flag("--metrics.container-labels", serve_opts.container_labels,
+                  "Add container (name) and namespace labels to the per-tree series; "
+                  "--max-trees then caps distinct label sets");
   serve->add_flag("--metrics.prom-cnproc", serve_opts.prom_cnproc,
                   "Also expose prom-cnproc's process{state,tree} and process_seconds{tree}");
   serve->add_option("--config", serve_opts.rules_config,

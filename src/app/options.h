@@ -15,6 +15,12 @@ struct CommonOptions {
   bool json = false;
   std::string color = "auto";     // auto|always|never
   std::string config;             // trace/tree --config: only its redact settings are used
+  // Where the container runtimes keep their files (containers::ResolverOptions).
+  std::string containers_podman_root = "/var/lib/containers/storage";
+  std::string containers_docker_root = "/var/lib/docker";
+  std::string containers_pods_log_root = "/var/log/pods";
+  std::string containers_log_root = "/var/log/containers";
+  bool tree_by_container = false;  // tree --containers
 };
 
 // Whether to colour output: "always", "never", or "auto" (a terminal without NO_COLOR).

@@ -23,7 +23,12 @@ struct ProcInfo {
   bool ids_known = false;
   std::string user;     // name of uid, resolved once and cached
   std::string cgroup;   // cgroup v2 path (or the v1 name=systemd/first line on hybrid)
-  std::string container_id;
+  std::string container_id;       // the container the process runs in (procfs::container_from_cgroup)
+  std::string container_runtime;  // "docker", "podman", ...; also set, with container_id empty,
+                                  // for the runtime's own monitor (conmon, LXC monitor)
+  std::string pod_uid;            // Kubernetes pod UID from a kubepods cgroup
+  // Names from the runtime's files (containers::ContainerResolver); empty when unknown.
+  std::string container_name, image, pod, pod_namespace;
   std::string context;  // SELinux / AppArmor label from attr/current; empty where none
   uint32_t threads = 1;
   bool incomplete = false;  // gone before everything could be read

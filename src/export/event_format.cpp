@@ -11,6 +11,7 @@
 #include <iterator>
 #include <map>
 #include <optional>
+#include <tuple>
 #include <type_traits>
 #include <unordered_map>
 #include <unordered_set>
@@ -118,6 +119,12 @@ nlohmann::json proc_json(const ProcInfo& p) {
       {"user", p.user},
       {"cgroup", p.cgroup},
       {"container_id", p.container_id},
+      {"container_name", p.container_name},
+      {"image", p.image},
+      {"runtime", p.container_runtime},
+      {"pod", p.pod},
+      {"pod_uid", p.pod_uid},
+      {"namespace", p.pod_namespace},
       {"context", p.context},
       {"threads", p.threads},
       {"tree", p.tree},
@@ -276,6 +283,7 @@ void append_event_json_line(std::string& out, const EventRecord& r) {
   append_str(out, "cgroup", p.cgroup);
   append_str(out, "comm", p.comm);
   append_str(out, "container_id", p.container_id);
+  append_str(out, "container_name", p.container_name);
   append_str(out, "context", p.context);
   if (is_exit && r.exit->core_dumped) append_bool(out, "core_dumped", true);
   if (is_exit) {
@@ -302,10 +310,15 @@ void append_event_json_line(std::string& out, const EventRecord& r) {
   }
   if (r.expected) append_bool(out, "expected", *r.expected);
   append_num(out, "gid", p.gid);
+  append_str(out, "image", p.image);
   append_bool(out, "incomplete", p.incomplete);
+  append_str(out, "namespace", p.pod_namespace);
   append_num(out, "pid", p.key.pid);
+  append_str(out, "pod", p.pod);
+  append_str(out, "pod_uid", p.pod_uid);
   append_num(out, "ppid", p.ppid);
   if (r.resync) append_bool(out, "resync", true);
+  append_str(out, "runtime", p.container_runtime);
   if (is_exit) append_num(out, "signal", r.exit->signal);
   append_num(out, "start_time", p.key.start_time);
   append_num(out, "threads", p.threads);
@@ -315,6 +328,16 @@ void append_event_json_line(std::string& out, const EventRecord& r) {
   append_str(out, "user", p.user);
   out += "}\n";
 }
+
+namespace {
+// "[name] " (the short id when the name is unknown) for a process in a container, else "".
+std::string container_label(const ProcInfo& p) {
+  if (p.container_id.empty()) return {};
+  const std::string& n = p.container_name.empty() ? p.container_id.substr(0, 12)
+                                                  : p.container_name;
+  return "[" + escape_control(n) + "] ";
+}
+}  // namespace
 
 std::string event_text(const EventRecord& r, bool color) {
   const std::string ts = format_timestamp(r.ts_realtime_ns).substr(11, 15);  // HH:MM:SS.ffffff
@@ -358,10 +381,11 @@ std::string event_text(const EventRecord& r, bool color) {
   if (p.incomplete) tail += fmt::format("  {}(incomplete){}", c_dim, c_reset);
   if (r.resync) tail += fmt::format("  {}(found by a resync after a loss){}", c_dim, c_reset);
   if (r.expected == false) tail += fmt::format("  {}(unexpected){}", color ? kRed : "", c_reset);
-  return fmt::format("{} {}{:<8}{} {:>7} {:>7} {:<9} {}{}{}{}{}{}\n", ts, c_ev, r.event, c_reset,
+  return fmt::format("{} {}{:<8}{} {:>7} {:>7} {:<9} {}{}{}{}{}{}{}\n", ts, c_ev, r.event, c_reset,
                      p.key.pid, p.ppid,
-                     p.user.empty() ? std::to_string(p.uid) : escape_control(p.user), indent,
-                     c_bold, what, c_reset, args.empty() ? "" : " " + args, tail);
+                     p.user.empty() ? std::to_string(p.uid) : escape_control(p.user),
+                     container_label(p), indent, c_bold, what, c_reset,
+                     args.empty() ? "" : " " + args, tail);
 }
 
 namespace {
@@ -426,14 +450,14 @@ std::string tree_text(const std::vector<ProcInfo>& procs, bool color) {
         std::string args =
             argv.size() > 1 ? " " + join_argv({argv.begin() + 1, argv.end()}, 200) : "";
         std::string extra;
-        if (!p->container_id.empty())
+        if (!p->container_id.empty() && !p->container_name.empty())  // else the label is the id
           extra += " container=" + escape_control(p->container_id.substr(0, 12));
         if (!p->context.empty()) extra += " context=" + escape_control(p->context);
         if (p->threads > 1) extra += fmt::format(" threads={}", p->threads);
         if (p->incomplete) extra += " (incomplete)";
-        out += fmt::format("{}{}{:>7} {:<9} {}{}{}{}{}{}{}\n", prefix, branch, p->key.pid,
+        out += fmt::format("{}{}{:>7} {:<9} {}{}{}{}{}{}{}{}\n", prefix, branch, p->key.pid,
                            p->user.empty() ? std::to_string(p->uid) : escape_control(p->user),
-                           c_bold, what,
+                           container_label(*p), c_bold, what,
                            c_reset, args, c_dim, extra, c_reset);
         if (!seen.insert(p->key.pid).second) return;
         auto it = f.children.find(p->key.pid);
@@ -443,6 +467,70 @@ std::string tree_text(const std::vector<ProcInfo>& procs, bool color) {
           walk(it->second[i], child_prefix, i + 1 == it->second.size(), false);
       };
   for (const ProcInfo* r : f.roots) walk(r, "", true, true);
+  return out;
+}
+
+namespace {
+
+std::vector<std::vector<ProcInfo>> container_groups(const std::vector<ProcInfo>& procs) {
+  std::map<std::string, size_t> index;  // container_id -> group
+  std::vector<std::vector<ProcInfo>> groups(1);  // [0]: the host
+  for (const ProcInfo& p : procs) {
+    if (p.container_id.empty()) {
+      groups[0].push_back(p);
+      continue;
+    }
+    auto [it, fresh] = index.emplace(p.container_id, groups.size());
+    if (fresh) groups.emplace_back();
+    groups[it->second].push_back(p);
+  }
+  std::sort(groups.begin() + 1, groups.end(), [](const auto& a, const auto& b) {
+    return std::tie(a[0].container_name, a[0].container_id) <
+           std::tie(b[0].container_name, b[0].container_id);
+  });
+  if (groups[0].empty()) groups.erase(groups.begin());
+  return groups;
+}
+
+}  // namespace
+
+nlohmann::json containers_tree_json(const std::vector<ProcInfo>& procs) {
+  nlohmann::json out = nlohmann::json::array();
+  for (const auto& g : container_groups(procs)) {
+    const ProcInfo& p = g[0];
+    out.push_back({{"container_id", p.container_id},
+                   {"container_name", p.container_name},
+                   {"image", p.image},
+                   {"runtime", p.container_runtime},
+                   {"pod", p.pod},
+                   {"pod_uid", p.pod_uid},
+                   {"namespace", p.pod_namespace},
+                   {"processes", tree_json(g)}});
+  }
+  return out;
+}
+
+std::string containers_tree_text(const std::vector<ProcInfo>& procs, bool color) {
+  std::string out;
+  const char* c_bold = color ? kBold : "";
+  const char* c_reset = color ? kReset : "";
+  for (const auto& g : container_groups(procs)) {
+    const ProcInfo& p = g[0];
+    if (!out.empty()) out += '\n';
+    if (p.container_id.empty()) {
+      out += fmt::format("{}host{}\n", c_bold, c_reset);
+    } else {
+      std::string detail = p.container_runtime;
+      if (!p.pod.empty()) detail += ", pod " + p.pod_namespace + "/" + p.pod;
+      if (!p.image.empty()) detail += ", image " + p.image;
+      detail += ", id " + p.container_id.substr(0, 12);
+      out += fmt::format("{}container {}{} ({})\n", c_bold,
+                         escape_control(p.container_name.empty() ? p.container_id.substr(0, 12)
+                                                                      : p.container_name),
+                         c_reset, escape_control(detail));
+    }
+    out += tree_text(g, color);
+  }
   return out;
 }
 

@@ -56,4 +56,12 @@ std::string join_argv(const std::vector<std::string>& argv, size_t max_len = 512
 nlohmann::json tree_json(const std::vector<ProcInfo>& procs);
 std::string tree_text(const std::vector<ProcInfo>& procs, bool color);
 
+// `tree --containers`: the processes grouped by container, the host's first, then each
+// container by name (then id); each group is a forest of its own (a process whose parent is
+// in another group is a root). JSON: an array of {container_id, container_name, image,
+// runtime, pod, pod_uid, namespace, processes: [tree_json roots]}; text: a header line per
+// group ("host" or "container NAME (runtime, image IMAGE, id ID12)") and its tree_text.
+nlohmann::json containers_tree_json(const std::vector<ProcInfo>& procs);
+std::string containers_tree_text(const std::vector<ProcInfo>& procs, bool color);
+
 }  // namespace procwatch::output

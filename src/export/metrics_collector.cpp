@@ -48,8 +48,19 @@ void add_counter(MetricFamily& f, std::vector<ClientMetric::Label> labels, doubl
   add(f, std::move(labels)).counter.value = v;
 }
 
+// The labels of one tree's series: `tree`, and `container` and `namespace` when enabled.
+std::vector<ClientMetric::Label> tree_labels(const TreeSample& t,
+                                             std::vector<ClientMetric::Label> first = {}) {
+  if (t.container_labels) {
+    first.push_back({"container", t.container});
+    first.push_back({"namespace", t.pod_namespace});
+  }
+  first.push_back({"tree", t.tree});
+  return first;
+}
+
 void add_histogram(MetricFamily& f, const TreeSample& t) {
-  ClientMetric& m = add(f, {{"tree", t.tree}});
+  ClientMetric& m = add(f, tree_labels(t));
   auto& h = m.histogram;
   h.sample_count = t.duration_count;
   h.sample_sum = t.duration_sum;
@@ -198,16 +209,16 @@ std::vector<MetricFamily> tree_families(bool prom_cnproc) {
 
 // Appends the series of one tree to families made by tree_families().
 void add_tree(std::vector<MetricFamily>& f, const TreeSample& t) {
-  add_gauge(f[0], {{"tree", t.tree}}, double(t.processes));
-  add_counter(f[1], {{"tree", t.tree}}, double(t.execs));
+  add_gauge(f[0], tree_labels(t), double(t.processes));
+  add_counter(f[1], tree_labels(t), double(t.execs));
   for (size_t i = 0; i < kOutcomeNames.size(); ++i)
-    add_counter(f[2], {{"outcome", std::string(kOutcomeNames[i])}, {"tree", t.tree}},
+    add_counter(f[2], tree_labels(t, {{"outcome", std::string(kOutcomeNames[i])}}),
                 double(t.exits[i]));
   add_histogram(f[3], t);
   if (f.size() > 4) {
     const double running = t.processes > 0 ? 1 : 0;
-    add_gauge(f[4], {{"state", "RUNNING"}, {"tree", t.tree}}, running);
-    add_gauge(f[4], {{"state", "STOPPED"}, {"tree", t.tree}}, 1 - running);
+    add_gauge(f[4], tree_labels(t, {{"state", "RUNNING"}}), running);
+    add_gauge(f[4], tree_labels(t, {{"state", "STOPPED"}}), 1 - running);
     add_histogram(f[5], t);
   }
 }
@@ -346,7 +357,9 @@ std::string MetricsCollector::exposition(const std::vector<MetricFamily>& extra)
   std::vector<TreeTextCache::Entry*> order, todo;
   order.reserve(trees.size());
   for (const TreeSample& t : trees) {
-    TreeTextCache::Entry& e = c.entries[t.tree];
+    TreeTextCache::Entry& e =
+        c.entries[t.container_labels ? t.tree + '\x1f' + t.container + '\x1f' + t.pod_namespace
+                                     : t.tree];
     if (e.lines.empty() || !(e.sample == t)) {
       e.sample = t;
       todo.push_back(&e);

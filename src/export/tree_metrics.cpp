@@ -1,6 +1,7 @@
 #include "export/tree_metrics.h"
 
 #include <algorithm>
+#include <tuple>
 
 namespace procwatch::metrics {
 
@@ -32,6 +33,22 @@ std::vector<std::pair<std::string, uint64_t>> named_event_counts(const EventCoun
 
 TreeMetrics::TreeMetrics(TreeMetricsOptions options) : options_(options) {}
 
+namespace {
+constexpr char kKeySep = '\x1f';  // never in a tree name (naming escapes control characters)
+}  // namespace
+
+std::string_view TreeMetrics::series_key(const ProcInfo& p, std::string& buf) const {
+  if (!options_.container_labels) return p.tree;
+  buf.assign(p.tree.empty() ? std::string_view(kUnnamedTree) : std::string_view(p.tree));
+  if (p.container_id.empty()) return buf;
+  buf += kKeySep;
+  buf += p.container_name.empty() ? std::string_view(p.container_id).substr(0, 12)
+                                  : std::string_view(p.container_name);
+  buf += kKeySep;
+  buf += p.pod_namespace;
+  return buf;
+}
+
 TreeMetrics::TreeState& TreeMetrics::slot(std::string_view tree, uint64_t now_ns, bool* folded) {
   if (tree.empty()) tree = kUnnamedTree;
   auto it = trees_.find(tree);
@@ -54,7 +71,8 @@ void TreeMetrics::observe(const output::EventRecord& r, uint64_t now_ns) {
   const bool is_exit = r.event == "exit" && r.exit.has_value();
   if (!is_exec && !is_exit) return;
   bool folded = false;
-  TreeState& t = slot(r.proc.tree, now_ns, &folded);
+  std::string buf;
+  TreeState& t = slot(series_key(r.proc, buf), now_ns, &folded);
   if (folded) ++overflow_;
   if (is_exec) {
     ++t.execs;
@@ -94,6 +112,15 @@ std::shared_ptr<MetricsSnapshot> TreeMetrics::publish_impl(ForEachTree&& for_eac
     }
     TreeSample s;
     s.tree = it->first;
+    if (options_.container_labels) {
+      s.container_labels = true;
+      if (const size_t a = s.tree.find(kKeySep); a != std::string::npos) {
+        const size_t b = s.tree.find(kKeySep, a + 1);
+        s.container = s.tree.substr(a + 1, b - a - 1);
+        s.pod_namespace = s.tree.substr(b + 1);
+        s.tree.resize(a);
+      }
+    }
     s.processes = t.live;
     s.execs = t.execs;
     s.exits = t.exits;
@@ -106,14 +133,20 @@ std::shared_ptr<MetricsSnapshot> TreeMetrics::publish_impl(ForEachTree&& for_eac
     snap->trees.push_back(std::move(s));
     ++it;
   }
-  std::sort(snap->trees.begin(), snap->trees.end(),
-            [](const TreeSample& a, const TreeSample& b) { return a.tree < b.tree; });
+  std::sort(snap->trees.begin(), snap->trees.end(), [](const TreeSample& a, const TreeSample& b) {
+    return std::tie(a.tree, a.container, a.pod_namespace) <
+           std::tie(b.tree, b.container, b.pod_namespace);
+  });
   return snap;
 }
 
 std::shared_ptr<MetricsSnapshot> TreeMetrics::publish(const ProcessTable& table, uint64_t now_ns) {
   return publish_impl(
-      [&](auto&& count) { table.for_each([&](const ProcInfo& p) { count(p.tree); }); }, now_ns);
+      [&](auto&& count) {
+        std::string buf;
+        table.for_each([&](const ProcInfo& p) { count(series_key(p, buf)); });
+      },
+      now_ns);
 }
 
 std::shared_ptr<MetricsSnapshot> TreeMetrics::publish(

@@ -42,6 +42,10 @@ size_t duration_bucket(double seconds);
 
 struct TreeSample {
   std::string tree;
+  // With --metrics.container-labels: the container (name, else short id; "" on the host) and
+  // its Kubernetes namespace, exported as labels `container` and `namespace`.
+  bool container_labels = false;
+  std::string container, pod_namespace;
   uint64_t processes = 0;  // live now
   uint64_t execs = 0;
   std::array<uint64_t, 3> exits{};  // by ExitOutcome
@@ -74,6 +78,9 @@ std::vector<std::pair<std::string, uint64_t>> named_event_counts(const EventCoun
 struct TreeMetricsOptions {
   size_t max_trees = 2000;                     // distinct names kept, /other not included
   uint64_t tree_ttl_ns = 3600'000'000'000ull;  // idle trees with no live process expire
+  // Series per (tree, container, namespace) instead of per tree; max_trees then caps the
+  // distinct label sets.
+  bool container_labels = false;
 };
 
 class TreeMetrics {
@@ -110,6 +117,8 @@ class TreeMetrics {
   TreeState& slot(std::string_view tree, uint64_t now_ns, bool* folded);
   template <typename ForEachTree>
   std::shared_ptr<MetricsSnapshot> publish_impl(ForEachTree&& for_each, uint64_t now_ns);
+  // The key of p's series: its tree, plus its container and namespace with container_labels.
+  std::string_view series_key(const ProcInfo& p, std::string& buf) const;
 
   TreeMetricsOptions options_;
   // Transparent, so lookups by string_view do not allocate.

@@ -1,6 +1,8 @@
 #include "procfs/parsers.h"
 
 #include <charconv>
+#include <optional>
+#include <vector>
 #include <string>
 #include <system_error>
 
@@ -53,22 +55,161 @@ bool ends_with(std::string_view s, std::string_view p) {
   return s.size() >= p.size() && s.substr(s.size() - p.size()) == p;
 }
 
-// Id from one cgroup path element; `prev` is the element before it ("" at the top).
-std::string_view container_id_from_element(std::string_view elem, std::string_view prev) {
-  static constexpr std::string_view kScopePrefixes[] = {"docker-", "cri-containerd-", "crio-",
-                                                        "libpod-"};
-  if (ends_with(elem, ".scope")) {
-    std::string_view stem = elem.substr(0, elem.size() - 6);
-    for (std::string_view p : kScopePrefixes) {
-      if (starts_with(stem, p) && is_lower_hex64(stem.substr(p.size()))) {
-        return stem.substr(p.size());
-      }
+// One cgroup path element and its neighbours, as the pattern table sees them.
+struct Elem {
+  std::string_view name;    // this element
+  std::string_view parent;  // the element above it ("" at the top)
+  std::string_view child;   // the element below it ("" for the last)
+  std::string_view grandparent;
+};
+
+// kPod: the parent is a kubelet pod cgroup (pod<uid> under kubepods, or the systemd slice).
+enum class Under { kAny, kExact, kPod };
+
+enum class IdForm { kHex64, kName, kSystemdName, kNone };  // kNone: the element is exact
+
+std::string pod_uid_from_element(std::string_view elem, std::string_view parent);
+
+// One row of the table: an element shaped <prefix><id><suffix>, optionally only under a
+// parent element equal to `parent` (kExact) or under a pod's cgroup (kPod).
+struct Pattern {
+  std::string_view prefix, suffix;
+  IdForm form;
+  Under under;
+  std::string_view parent;
+  std::string_view runtime;
+  std::string_view kind;    // "container" or "runtime"
+};
+
+// Every layout procwatch recognises. The innermost matching element of a path wins, so a
+// runtime's sub-groups under the container (podman's and crun's "/container", systemd inside
+// the container) and nested containers are attributed to the innermost container.
+constexpr Pattern kPatterns[] = {
+    // docker, systemd cgroup driver: /system.slice/docker-<id>.scope (also kubelet + dockershim)
+    {"docker-", ".scope", IdForm::kHex64, Under::kAny, "", "docker", "container"},
+    // docker, cgroupfs driver (also rootless and docker-in-docker): /docker/<id>
+    {"", "", IdForm::kHex64, Under::kExact, "docker", "docker", "container"},
+    // moby/dockerd with cgroupfs under a custom parent used by docker-in-docker setups: /moby/<id>
+    {"", "", IdForm::kHex64, Under::kExact, "moby", "docker", "container"},
+    // containerd CRI plugin, systemd driver: .../kubepods-...-pod<uid>.slice/cri-containerd-<id>.scope
+    {"cri-containerd-", ".scope", IdForm::kHex64, Under::kAny, "", "containerd", "container"},
+    // containerd, cgroupfs driver, CRI namespace: /k8s.io/<id>
+    {"", "", IdForm::kHex64, Under::kExact, "k8s.io", "containerd", "container"},
+    // containerd through nerdctl, systemd driver: /system.slice/nerdctl-<id>.scope
+    {"nerdctl-", ".scope", IdForm::kHex64, Under::kAny, "", "containerd", "container"},
+    // CRI-O's monitor, conmon (systemd driver: crio-conmon-<id>.scope; cgroupfs: crio-conmon-<id>)
+    {"crio-conmon-", ".scope", IdForm::kHex64, Under::kAny, "", "cri-o", "runtime"},
+    {"crio-conmon-", "", IdForm::kHex64, Under::kPod, "", "cri-o", "runtime"},
+    // CRI-O, systemd driver: .../crio-<id>.scope; cgroupfs driver: /kubepods/<qos>/pod<uid>/crio-<id>
+    {"crio-", ".scope", IdForm::kHex64, Under::kAny, "", "cri-o", "container"},
+    {"crio-", "", IdForm::kHex64, Under::kPod, "", "cri-o", "container"},
+    // podman's monitor, conmon, systemd driver: /machine.slice/libpod-conmon-<id>.scope
+    {"libpod-conmon-", ".scope", IdForm::kHex64, Under::kAny, "", "podman", "runtime"},
+    // podman's conmon, cgroupfs driver: /libpod_parent/conmon (seen with podman 4.3 + runc);
+    // which container it watches is not in the path
+    {"conmon", "", IdForm::kNone, Under::kExact, "libpod_parent", "podman", "runtime"},
+    // podman, systemd driver: /machine.slice/libpod-<id>.scope[/container]
+    {"libpod-", ".scope", IdForm::kHex64, Under::kAny, "", "podman", "container"},
+    // podman, cgroupfs driver: /libpod_parent/libpod-<id>[/container]; in a pod
+    // /libpod_parent/<pod id>/libpod-<id>
+    {"libpod-", "", IdForm::kHex64, Under::kAny, "", "podman", "container"},
+    // kubelet, cgroupfs driver, any QoS class: /kubepods[/<qos>]/pod<uid>/<id> (containerd,
+    // cri-dockerd; the runtime is not in the path)
+    {"", "", IdForm::kHex64, Under::kPod, "", "cri", "container"},
+    // The daemons and their shims under systemd: containerd (and every containerd-shim, runc
+    // while it sets a container up), dockerd, CRI-O: the runtime, not a container
+    {"containerd.service", "", IdForm::kNone, Under::kAny, "", "containerd", "runtime"},
+    {"docker.service", "", IdForm::kNone, Under::kAny, "", "docker", "runtime"},
+    {"crio.service", "", IdForm::kNone, Under::kAny, "", "cri-o", "runtime"},
+    // LXC 4+ and LXD: /lxc.payload.<name>; the monitor: /lxc.monitor.<name>
+    {"lxc.payload.", "", IdForm::kName, Under::kAny, "", "lxc", "container"},
+    {"lxc.monitor.", "", IdForm::kName, Under::kAny, "", "lxc", "runtime"},
+    // LXC before 4: /lxc/<name>
+    {"", "", IdForm::kName, Under::kExact, "lxc", "lxc", "container"},
+    // systemd-nspawn (machinectl): /machine.slice/machine-<name>.scope, name systemd-escaped
+    {"machine-", ".scope", IdForm::kSystemdName, Under::kExact, "machine.slice", "systemd-nspawn",
+     "container"},
+};
+
+bool is_hex_char(char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); }
+
+// systemd unit-name unescaping (\xNN), enough for machine names.
+std::string systemd_unescape(std::string_view s) {
+  std::string out;
+  out.reserve(s.size());
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '\\' && i + 3 < s.size() && s[i + 1] == 'x' && is_hex_char(s[i + 2]) &&
+        is_hex_char(s[i + 3])) {
+      auto nib = [](char c) { return c <= '9' ? c - '0' : c - 'a' + 10; };
+      out.push_back(char(nib(s[i + 2]) * 16 + nib(s[i + 3])));
+      i += 3;
+    } else {
+      out.push_back(s[i]);
     }
+  }
+  return out;
+}
+
+bool valid_name(std::string_view s) {
+  if (s.empty() || s.size() > 253) return false;
+  for (char c : s) {
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f || c == '/') return false;
+  }
+  return true;
+}
+
+// The id `elem` carries under pattern `p`, or nullopt.
+std::optional<std::string> match_pattern(const Pattern& p, const Elem& e) {
+  if (p.under == Under::kExact && e.parent != p.parent) return std::nullopt;
+  if (p.under == Under::kPod && pod_uid_from_element(e.parent, e.grandparent).empty()) {
+    return std::nullopt;
+  }
+  if (!starts_with(e.name, p.prefix) || !ends_with(e.name, p.suffix)) return std::nullopt;
+  if (e.name.size() < p.prefix.size() + p.suffix.size()) return std::nullopt;
+  const std::string_view id =
+      e.name.substr(p.prefix.size(), e.name.size() - p.prefix.size() - p.suffix.size());
+  switch (p.form) {
+    case IdForm::kHex64:
+      if (!is_lower_hex64(id)) return std::nullopt;
+      return std::string(id);
+    case IdForm::kName:
+      if (!valid_name(id)) return std::nullopt;
+      return std::string(id);
+    case IdForm::kNone:
+      if (!id.empty()) return std::nullopt;
+      return std::string();
+    case IdForm::kSystemdName: {
+      std::string name = systemd_unescape(id);
+      // libvirt's machines are VMs (machine-qemu-N-name), not containers.
+      if (!valid_name(name) || starts_with(name, "qemu-")) return std::nullopt;
+      return name;
+    }
+  }
+  return std::nullopt;
+}
+
+// A kubelet pod cgroup: "pod<uid>" (cgroupfs) or "kubepods[-<qos>]-pod<uid_with_underscores>.slice"
+// (systemd). Returns the UID with dashes, or "".
+std::string pod_uid_from_element(std::string_view elem, std::string_view parent) {
+  std::string_view uid;
+  if (starts_with(elem, "kubepods") && ends_with(elem, ".slice")) {
+    const size_t at = elem.rfind("-pod");
+    if (at == std::string_view::npos) return {};
+    uid = elem.substr(at + 4, elem.size() - at - 4 - 6);
+  } else if (starts_with(elem, "pod") && (starts_with(parent, "kubepods") ||
+                                          parent == "burstable" || parent == "besteffort")) {
+    uid = elem.substr(3);
+  } else {
     return {};
   }
-  // cgroupfs driver: /docker/<id>, /kubepods[/<qos>]/pod<uid>/<id>
-  if (is_lower_hex64(elem) && (prev == "docker" || starts_with(prev, "pod"))) return elem;
-  return {};
+  // A UUID (36 characters) or a static pod's 32-hex config hash.
+  if (uid.size() != 36 && uid.size() != 32) return {};
+  std::string out(uid);
+  for (char& c : out) {
+    if (c == '_') c = '-';
+    if (!(is_hex_char(c) || c == '-')) return {};
+  }
+  return out;
 }
 
 }  // namespace
@@ -244,25 +385,49 @@ Result<std::string> parse_cgroup(std::string_view text) {
   return make_error("cgroup: no valid \"id:controllers:path\" line");
 }
 
-std::string container_id_from_cgroup(std::string_view cgroup_path) {
-  // Walk elements from the last one up: the id is usually last, but podman puts a
-  // "/container" child below libpod-<id>.scope and systemd-in-container adds more.
-  std::string_view path = cgroup_path;
-  while (!path.empty() && path.back() == '/') path.remove_suffix(1);
-  while (!path.empty()) {
-    const size_t slash = path.rfind('/');
-    const std::string_view elem = slash == std::string_view::npos ? path : path.substr(slash + 1);
-    std::string_view parent =
-        slash == std::string_view::npos ? std::string_view{} : path.substr(0, slash);
-    const size_t pslash = parent.rfind('/');
-    const std::string_view prev =
-        pslash == std::string_view::npos ? parent : parent.substr(pslash + 1);
-    std::string_view id = container_id_from_element(elem, prev);
-    if (!id.empty()) return std::string(id);
-    path = parent;
-    while (!path.empty() && path.back() == '/') path.remove_suffix(1);
+ContainerRef container_from_cgroup(std::string_view cgroup_path) {
+  // Split into elements (empty ones, from "//" or a trailing "/", are skipped).
+  std::vector<std::string_view> elems;
+  std::string_view rest = cgroup_path;
+  while (!rest.empty()) {
+    const size_t slash = rest.find('/');
+    std::string_view e = rest.substr(0, slash);
+    if (!e.empty()) elems.push_back(e);
+    if (slash == std::string_view::npos) break;
+    rest.remove_prefix(slash + 1);
   }
-  return {};
+  ContainerRef ref;
+  for (size_t i = elems.size(); i-- > 0;) {
+    const Elem e{elems[i], i > 0 ? elems[i - 1] : std::string_view{},
+                 i + 1 < elems.size() ? elems[i + 1] : std::string_view{},
+                 i > 1 ? elems[i - 2] : std::string_view{}};
+    if (ref.kind.empty()) {
+      for (const Pattern& p : kPatterns) {
+        if (auto id = match_pattern(p, e)) {
+          ref.id = std::move(*id);
+          ref.runtime = std::string(p.runtime);
+          ref.kind = std::string(p.kind);
+          // systemd-nspawn runs its own supervisor in the scope's "supervisor" child.
+          if (p.runtime == "systemd-nspawn" && e.child == "supervisor") ref.kind = "runtime";
+          break;
+        }
+      }
+      if (!ref.kind.empty()) continue;
+    }
+    if (ref.pod_uid.empty()) {
+      std::string uid = pod_uid_from_element(e.name, e.parent);
+      if (!uid.empty()) {
+        ref.pod_uid = std::move(uid);
+        break;  // a pod's cgroup is above its containers'
+      }
+    }
+  }
+  return ref;
+}
+
+std::string container_id_from_cgroup(std::string_view cgroup_path) {
+  ContainerRef ref = container_from_cgroup(cgroup_path);
+  return ref.kind == "container" ? std::move(ref.id) : std::string();
 }
 
 std::string parse_attr_current(std::string_view text) {

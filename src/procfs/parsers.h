@@ -48,8 +48,20 @@ std::vector<std::string> parse_cmdline(std::string_view raw, size_t max_args, si
 // "name=systemd" line, else the first line's path. Error on text with no valid line.
 Result<std::string> parse_cgroup(std::string_view text);
 
-// Container id (64 hex) from a cgroup path: docker, containerd/CRI-O, podman (libpod),
-// kubepods cgroupfs layouts. Empty when the path names no container.
+// What a cgroup path says about containers. `kind` is "container" for a container's own
+// processes, "runtime" for the runtime's monitor beside it (podman's and CRI-O's conmon, the
+// LXC monitor, the systemd-nspawn supervisor; `id` is then the container it watches), "" when
+// the path names no container (`id` and `runtime` empty; `pod_uid` may still be set, e.g. for
+// a pod-level cgroup). `id` is 64 lowercase hex for docker, containerd, CRI-O, podman and
+// kubepods, the container name for LXC/LXD and systemd-nspawn. `runtime` is one of "docker",
+// "containerd", "cri-o", "podman", "cri" (a kubelet cgroupfs path, which does not say which
+// CRI runtime), "lxc", "systemd-nspawn". `pod_uid` is the Kubernetes pod UID with dashes.
+struct ContainerRef {
+  std::string id, runtime, kind, pod_uid;
+};
+ContainerRef container_from_cgroup(std::string_view cgroup_path);
+
+// container_from_cgroup(path).id when its kind is "container", else "".
 std::string container_id_from_cgroup(std::string_view cgroup_path);
 
 // attr/current: trailing NUL and newline removed; "" stays "".

@@ -295,6 +295,16 @@ ExecCapture ProcReader::capture_exec(int32_t pid, CgroupResolver* cgroups) const
   return cap;
 }
 
+// container_id, container_runtime and pod_uid from info.cgroup (container_from_cgroup), then
+// the names from the container namer, only for a process in a container.
+void ProcReader::set_container(ProcInfo& info) const {
+  ContainerRef ref = container_from_cgroup(info.cgroup);
+  info.container_id = ref.kind == "container" ? std::move(ref.id) : std::string();
+  info.container_runtime = std::move(ref.runtime);
+  info.pod_uid = std::move(ref.pod_uid);
+  if (!info.container_id.empty() && container_namer_) container_namer_(info);
+}
+
 std::string ProcReader::read_context(int32_t pid) const {
   if (!lsm_labels_) return {};
   char buf[512];
@@ -334,7 +344,7 @@ std::optional<ProcInfo> ProcReader::read_process_impl(int32_t pid, const ExecCap
     info.uid = *base->uid, info.euid = *base->euid, info.gid = *base->gid, info.egid = *base->egid;
     info.ids_known = true;
     info.cgroup = *base->cgroup;
-    info.container_id = container_id_from_cgroup(info.cgroup);
+    set_container(info);
     info.user = user_name(info.uid);
     info.context = read_context(pid);
     return info;
@@ -363,7 +373,7 @@ std::optional<ProcInfo> ProcReader::read_process_impl(int32_t pid, const ExecCap
   if (!live) {
     info.incomplete = true;
     if (info.ids_known) info.user = user_name(info.uid);
-    info.container_id = container_id_from_cgroup(info.cgroup);
+    set_container(info);
     return info;
   }
 
@@ -417,7 +427,7 @@ std::optional<ProcInfo> ProcReader::read_process_impl(int32_t pid, const ExecCap
       incomplete = true;
     }
   }
-  info.container_id = container_id_from_cgroup(info.cgroup);
+  set_container(info);
 
   info.context = read_context(pid);
 

@@ -6,6 +6,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -62,6 +63,12 @@ class ProcReader {
   // Processes that vanish during the scan are skipped.
   std::vector<ProcInfo> scan() const;
 
+  // Called on every ProcInfo read whose container_id is set, to add the container's names
+  // (app wires containers::ContainerResolver::fill here). Set before reading; it must be
+  // thread-safe. Never called for a process outside a container.
+  using ContainerNamer = std::function<void(ProcInfo&)>;
+  void set_container_namer(ContainerNamer namer) { container_namer_ = std::move(namer); }
+
   // uid -> user name via getpwuid_r; cached; numeric string when unknown.
   std::string user_name(uint32_t uid) const;
 
@@ -71,8 +78,11 @@ class ProcReader {
   // attr/current of pid; "" without an LSM label (not read at all when none is enabled).
   std::string read_context(int32_t pid) const;
 
+  void set_container(ProcInfo& info) const;
+
   std::string root_;
   ReadLimits limits_;
+  ContainerNamer container_namer_;
   bool lsm_labels_ = true;  // false when attr/current is EINVAL for ourselves
   bool own_proc_ = false;   // root is the /proc of our pid namespace (pids are ours)
   bool pidfd_ids_ = false;  // capture_exec takes ids from PIDFD_GET_INFO (Linux 6.13+)

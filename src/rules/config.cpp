@@ -25,7 +25,8 @@ constexpr SelectorKind kYamlSelectors[] = {
     SelectorKind::kUser,    SelectorKind::kUid,       SelectorKind::kGroup,
     SelectorKind::kGid,     SelectorKind::kEuid,      SelectorKind::kEgid,
     SelectorKind::kContext, SelectorKind::kCgroup,    SelectorKind::kContainer,
-    SelectorKind::kTree,    SelectorKind::kParent};
+    SelectorKind::kTree,    SelectorKind::kParent,
+    SelectorKind::kContainerName, SelectorKind::kImage, SelectorKind::kPod, SelectorKind::kNamespace};
 
 std::optional<uint32_t> parse_u32(std::string_view s) {
   if (s.empty() || s.size() > 10) return std::nullopt;

@@ -106,6 +106,11 @@ bool name_matches(const ProcInfo& info, const std::string& name, bool glob) {
   return eq(script);
 }
 
+// A container name glob: never matches a process outside a container (an empty value).
+static bool glob_nonempty(const std::string& pattern, const std::string& value) {
+  return !value.empty() && glob_match(pattern, value);
+}
+
 bool selector_matches(const Selector& sel, const ProcSample& s, const MatchContext& ctx) {
   const ProcInfo& info = s.info;
   bool m = false;
@@ -147,6 +152,10 @@ bool selector_matches(const Selector& sel, const ProcSample& s, const MatchConte
       }
       break;
     case SelectorKind::kParent: m = !s.parent_name.empty() && s.parent_name == sel.value; break;
+    case SelectorKind::kContainerName: m = glob_nonempty(sel.value, info.container_name); break;
+    case SelectorKind::kImage: m = glob_nonempty(sel.value, info.image); break;
+    case SelectorKind::kPod: m = glob_nonempty(sel.value, info.pod); break;
+    case SelectorKind::kNamespace: m = glob_nonempty(sel.value, info.pod_namespace); break;
     case SelectorKind::kCommBase: m = base_name(info.comm) == sel.value; break;
     case SelectorKind::kArgsSubstring:
       m = ps_args(info).find(sel.value) != std::string::npos;

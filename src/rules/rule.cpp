@@ -188,6 +188,10 @@ std::string_view selector_key(SelectorKind k) {
     case SelectorKind::kContainer: return "container";
     case SelectorKind::kTree: return "tree";
     case SelectorKind::kParent: return "parent";
+    case SelectorKind::kContainerName: return "container_name";
+    case SelectorKind::kImage: return "image";
+    case SelectorKind::kPod: return "pod";
+    case SelectorKind::kNamespace: return "namespace";
     case SelectorKind::kCommBase: return "command";
     case SelectorKind::kArgsSubstring: return "argument";
     case SelectorKind::kPpid: return "ppid";

@@ -78,6 +78,8 @@ enum class SelectorKind {
   kContainer,  // container id prefix, "any" or "none"
   kTree,       // tree name, glob
   kParent,     // comm of the parent (exact)
+  // Container names (containers::ContainerResolver), globs; never match outside a container
+  kContainerName, kImage, kPod, kNamespace,
   // check_procs-only filters (not YAML keys)
   kCommBase,       // -C: base name of comm (after the last '/') equals value
   kArgsSubstring,  // -a: ps args (argv joined, "[comm]" when empty) contain value

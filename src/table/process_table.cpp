@@ -486,8 +486,19 @@ void ProcessTable::on_exec(const ProcEvent& ev, const ExecEvent& x, std::vector<
         info.ids_known = true;
         info.user = std::move(fresh->user);
       }
-      if (!fresh->cgroup.empty()) info.cgroup = std::move(fresh->cgroup);
-      if (!fresh->container_id.empty()) info.container_id = std::move(fresh->container_id);
+      if (!fresh->cgroup.empty()) {
+        // The container follows the cgroup as read now (podman exec, nsenter into a cgroup).
+        info.cgroup = std::move(fresh->cgroup);
+        info.container_id = std::move(fresh->container_id);
+        info.container_runtime = std::move(fresh->container_runtime);
+        info.pod_uid = std::move(fresh->pod_uid);
+        info.container_name = std::move(fresh->container_name);
+        info.image = std::move(fresh->image);
+        info.pod = std::move(fresh->pod);
+        info.pod_namespace = std::move(fresh->pod_namespace);
+      } else if (!fresh->container_id.empty()) {
+        info.container_id = std::move(fresh->container_id);
+      }
       info.context = std::move(fresh->context);
       if (fresh->threads > 0) info.threads = fresh->threads;
     }

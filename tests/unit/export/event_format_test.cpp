@@ -50,6 +50,33 @@ TEST(EventJson, ExecHasRequiredFields) {
   EXPECT_FALSE(j.contains("exit_code"));
 }
 
+TEST(EventJson, ContainerNamesAreAlwaysPresent) {
+  EventRecord r{"exec", 1795067017000000000ull, sample_proc()};
+  r.proc.container_name = "web";
+  r.proc.image = "nginx:1.25";
+  r.proc.container_runtime = "docker";
+  r.proc.pod = "web-7d4b9c";
+  r.proc.pod_namespace = "shop";
+  r.proc.pod_uid = "0f3a7c2e-5d1b-4c8e-9a6f-2b7d8e1c4a90";
+  auto j = event_json(r);
+  EXPECT_EQ(j["container_name"], "web");
+  EXPECT_EQ(j["image"], "nginx:1.25");
+  EXPECT_EQ(j["runtime"], "docker");
+  EXPECT_EQ(j["pod"], "web-7d4b9c");
+  EXPECT_EQ(j["namespace"], "shop");
+  EXPECT_EQ(j["pod_uid"], "0f3a7c2e-5d1b-4c8e-9a6f-2b7d8e1c4a90");
+  auto host = event_json(EventRecord{"exec", 0, ProcInfo{}});
+  for (const char* k : {"container_id", "container_name", "image", "runtime", "pod", "namespace",
+                        "pod_uid"})
+    EXPECT_EQ(host[k], "") << k;
+  auto tree = tree_json({r.proc});
+  EXPECT_EQ(tree[0]["container_name"], "web");
+  EXPECT_EQ(tree[0]["namespace"], "shop");
+  EXPECT_NE(tree_text({r.proc}, false).find("deploy    [web] /usr/bin/python3.11"),
+            std::string::npos)
+      << tree_text({r.proc}, false);
+}
+
 TEST(EventJson, ExitCodeSignalDuration) {
   EventRecord r{"exit", 0, sample_proc()};
   r.exit = ExitDetails{true, 3, 0, false, 0.25};
@@ -80,8 +107,17 @@ TEST(EventText, ExecAndExitLines) {
   r.depth = 2;
   std::string line = event_text(r, false);
   EXPECT_EQ(line,
-            "05:43:37.123456 exec        4242     100 deploy        /usr/bin/python3.11 -u "
-            "'my script.py' 'it'\\''s'\n");
+            "05:43:37.123456 exec        4242     100 deploy    [aaaaaaaaaaaa]     "
+            "/usr/bin/python3.11 -u 'my script.py' 'it'\\''s'\n");
+  // The container's name after the user, when known; nothing outside a container.
+  r.proc.container_name = "web-1";
+  EXPECT_NE(event_text(r, false).find(" deploy    [web-1]     /usr/bin/python3.11"),
+            std::string::npos)
+      << event_text(r, false);
+  r.proc.container_id.clear();
+  r.proc.container_name.clear();
+  EXPECT_NE(event_text(r, false).find(" deploy        /usr/bin/python3.11"), std::string::npos)
+      << event_text(r, false);
   r.event = "exit";
   r.exit = ExitDetails{true, 1, 0, false, 1.5};
   line = event_text(r, false);
@@ -121,6 +157,46 @@ TEST(Tree, TextDrawsBranches) {
             "└─      15 root      /usr/sbin/cron\n");
 }
 
+TEST(Tree, GroupedByContainer) {
+  std::vector<ProcInfo> v = small_forest();
+  ProcInfo conmon;
+  conmon.key.pid = 30; conmon.ppid = 1; conmon.exe = "/usr/bin/conmon"; conmon.user = "root";
+  conmon.container_runtime = "podman";  // the runtime, not the container
+  ProcInfo sh;
+  sh.key.pid = 31; sh.ppid = 30; sh.exe = "/bin/busybox"; sh.user = "root";
+  sh.container_id = std::string(64, 'b'); sh.container_name = "web"; sh.image = "localhost/w:1";
+  sh.container_runtime = "podman";
+  ProcInfo sleep = sh;
+  sleep.key.pid = 32; sleep.ppid = 31;
+  ProcInfo api;
+  api.key.pid = 40; api.ppid = 1; api.exe = "/app"; api.user = "root";
+  api.container_id = std::string(64, 'a'); api.container_name = "api";
+  api.container_runtime = "cri-o"; api.pod = "api-5f6d"; api.pod_namespace = "prod";
+  v.push_back(sleep); v.push_back(conmon); v.push_back(api); v.push_back(sh);
+
+  auto j = containers_tree_json(v);
+  ASSERT_EQ(j.size(), 3u);
+  EXPECT_EQ(j[0]["container_id"], "");  // the host first, conmon with it
+  EXPECT_EQ(j[0]["processes"][0]["pid"], 1);
+  EXPECT_EQ(j[1]["container_name"], "api");  // then by name
+  EXPECT_EQ(j[1]["namespace"], "prod");
+  EXPECT_EQ(j[2]["container_name"], "web");
+  EXPECT_EQ(j[2]["image"], "localhost/w:1");
+  ASSERT_EQ(j[2]["processes"].size(), 1u);  // sh is the root, its parent is on the host
+  EXPECT_EQ(j[2]["processes"][0]["pid"], 31);
+  EXPECT_EQ(j[2]["processes"][0]["children"][0]["pid"], 32);
+
+  const std::string t = containers_tree_text(v, false);
+  EXPECT_EQ(t.substr(0, 5), "host\n");
+  EXPECT_NE(t.find("\ncontainer api (cri-o, pod prod/api-5f6d, id aaaaaaaaaaaa)\n     40 root"
+                   "      [api] /app container=aaaaaaaaaaaa\n"),
+            std::string::npos)
+      << t;
+  EXPECT_NE(t.find("\ncontainer web (podman, image localhost/w:1, id bbbbbbbbbbbb)\n"),
+            std::string::npos)
+      << t;
+}
+
 TEST(Tree, ParentCycleDoesNotLoop) {
   std::vector<ProcInfo> v(2);
   v[0].key.pid = 5; v[0].ppid = 6;
@@ -151,6 +227,16 @@ TEST(FastJson, SameBytesAsNlohmann) {
   weird.proc.argv_truncated = true;
   weird.proc.incomplete = true;
   cases.push_back(weird);
+  EventRecord named = exec;
+  named.proc.container_name = "web\x01\"q\"";
+  named.proc.image = "registry.k8s.io/nginx:1.25";
+  named.proc.container_runtime = "cri-o";
+  named.proc.pod = "web-7d4b9c";
+  named.proc.pod_uid = "0f3a7c2e-5d1b-4c8e-9a6f-2b7d8e1c4a90";
+  named.proc.pod_namespace = "shop";
+  cases.push_back(named);
+  named.resync = true;
+  cases.push_back(named);
   EventRecord exit = exec;
   exit.event = "exit";
   for (double d : {0.0, 1.0, 0.25, 1e-05, 123456.789, 3e16, -1.0}) {
@@ -244,6 +330,8 @@ TEST(TerminalOutput, EveryFieldIsEscaped) {
             std::string::npos)
       << text;
   EXPECT_NE(text.find("us\\x1b[1mer"), std::string::npos) << text;
+  r.proc.container_name = "c\x1b[2Jn";
+  EXPECT_NE(event_text(r, false).find("[c\\x1b[2Jn]"), std::string::npos);
   const std::string tree = tree_text({r.proc}, false);
   expect_terminal_safe(tree);
   EXPECT_NE(tree.find("context=ctx\\x0d\\x1b[K"), std::string::npos) << tree;

@@ -258,6 +258,59 @@ TEST(MetricsCollector, FullExpositionPassesPromtool) {
   EXPECT_EQ(rc, 0) << out << "\n" << text;
 }
 
+// --metrics.container-labels: series per (tree, container, namespace), the cap counting
+// distinct label sets, and the exposition still lints.
+TEST(MetricsCollector, ContainerLabels) {
+  TreeMetricsOptions to;
+  to.container_labels = true;
+  to.max_trees = 3;
+  TreeMetrics m(to);
+  auto rec = [](std::string tree, std::string id, std::string name, std::string ns) {
+    output::EventRecord r;
+    r.event = "exec";
+    r.proc.tree = std::move(tree);
+    r.proc.container_id = std::move(id);
+    r.proc.container_name = std::move(name);
+    r.proc.pod_namespace = std::move(ns);
+    return r;
+  };
+  m.observe(rec("/nginx", std::string(64, 'a'), "web", "shop"), 0);
+  m.observe(rec("/nginx", std::string(64, 'a'), "web", "shop"), 0);
+  m.observe(rec("/nginx", "", "", ""), 0);                        // the host
+  m.observe(rec("/nginx", std::string(64, 'b'), "", ""), 0);      // unnamed: the short id
+  m.observe(rec("/nginx", std::string(64, 'c'), "api", "prod"), 0);  // a 4th set: /other
+  auto snap = m.publish(std::vector<std::string_view>{}, 0);
+  EXPECT_EQ(snap->tree_overflow, 1u);
+  CollectorOptions o;
+  o.version = "1";
+  MetricsCollector c(o);
+  snap->source = "ebpf";
+  c.publish(snap);
+  const std::string text = c.exposition();
+  EXPECT_NE(text.find("procwatch_tree_execs_total{container=\"web\",namespace=\"shop\","
+                      "tree=\"/nginx\"} 2"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("procwatch_tree_execs_total{container=\"\",namespace=\"\",tree=\"/nginx\"} 1"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("procwatch_tree_execs_total{container=\"bbbbbbbbbbbb\",namespace=\"\","
+                      "tree=\"/nginx\"} 1"),
+            std::string::npos)
+      << text;
+  EXPECT_EQ(text.find("api"), std::string::npos) << text;
+  auto [rc, out] = promtool_check(text);
+  EXPECT_EQ(rc, 0) << out << "\n" << text;
+
+  TreeMetrics plain;  // off: one series per tree, no container labels
+  plain.observe(rec("/nginx", std::string(64, 'a'), "web", "shop"), 0);
+  plain.observe(rec("/nginx", "", "", ""), 0);
+  auto ps = plain.publish(std::vector<std::string_view>{}, 0);
+  ASSERT_EQ(ps->trees.size(), 1u);
+  EXPECT_EQ(ps->trees[0].execs, 2u);
+  EXPECT_FALSE(ps->trees[0].container_labels);
+}
+
 TEST(MetricsCollector, ConcurrentPublishAndScrape) {
   MetricsCollector c(CollectorOptions{false, false, "v", "/proc"});
   std::atomic<bool> done{false};

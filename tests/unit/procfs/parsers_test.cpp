@@ -7,6 +7,7 @@
 #include <vector>
 
 using namespace std::string_literals;
+using procwatch::procfs::container_from_cgroup;
 using procwatch::procfs::container_id_from_cgroup;
 using procwatch::procfs::parse_attr_current;
 using procwatch::procfs::parse_cgroup;
@@ -309,13 +310,146 @@ TEST(ContainerId, Layouts) {
       {"/docker/E0C17843EC9840607F278476C238603EC62BA018B8A9FD70A426327BA3D7CB6A", ""},
       {"/system.slice/docker-" + id.substr(0, 63) + "g.scope", ""},
       {"/system.slice/docker-" + id + ".service", ""},
-      {"/machine.slice/libpod-conmon-" + id + ".scope", ""},
+      {"/machine.slice/libpod-conmon-" + id + ".scope", ""},  // the monitor, not the container
       {"/system.slice/crio-conmon-" + id + ".scope", ""},
       {"/user.slice/" + id, ""},  // bare hex outside docker/ or a pod is not claimed
       {id, ""},
   };
   for (const auto& c : cases) {
     EXPECT_EQ(container_id_from_cgroup(c.path), c.want) << c.path;
+  }
+}
+
+// The pattern table, from real-world cgroup paths (v2 "0::" paths and v1 name=systemd paths
+// look the same), with near misses that must not match.
+TEST(ContainerFromCgroup, EveryRuntimeLayout) {
+  const std::string id = "e0c17843ec9840607f278476c238603ec62ba018b8a9fd70a426327ba3d7cb6a";
+  const std::string id2 = "4f9c5e1d2a3b4c5d6e7f8091a2b3c4d5e6f708192a3b4c5d6e7f8091a2b3c4d5";
+  const std::string uid = "0f3a7c2e-5d1b-4c8e-9a6f-2b7d8e1c4a90";
+  const std::string uidu = "0f3a7c2e_5d1b_4c8e_9a6f_2b7d8e1c4a90";
+  const std::string statik = "8f1c2d3e4a5b6c7d8e9f0a1b2c3d4e5f";  // static pod: config hash
+  struct Case {
+    std::string path, id, runtime, kind, pod;
+  } cases[] = {
+      // docker
+      {"/docker/" + id, id, "docker", "container", ""},
+      {"/docker/" + id + "/", id, "docker", "container", ""},
+      {"/system.slice/docker-" + id + ".scope", id, "docker", "container", ""},
+      {"/system.slice/docker-" + id + ".scope/init.scope", id, "docker", "container", ""},
+      {"/system.slice/docker-" + id + ".scope/system.slice/nginx.service", id, "docker",
+       "container", ""},
+      {"/user.slice/user-1000.slice/user@1000.service/docker.service/docker/" + id, id, "docker",
+       "container", ""},
+      {"/docker/" + id + "/docker/" + id2, id2, "docker", "container", ""},  // docker-in-docker
+      {"/moby/" + id, id, "docker", "container", ""},
+      // containerd
+      {"/k8s.io/" + id, id, "containerd", "container", ""},
+      {"/system.slice/nerdctl-" + id + ".scope", id, "containerd", "container", ""},
+      {"/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod" + uidu +
+           ".slice/cri-containerd-" + id + ".scope",
+       id, "containerd", "container", uid},
+      {"/kubepods.slice/kubepods-besteffort.slice/kubepods-besteffort-pod" + uidu +
+           ".slice/cri-containerd-" + id + ".scope",
+       id, "containerd", "container", uid},
+      {"/kubepods.slice/kubepods-pod" + uidu + ".slice/cri-containerd-" + id + ".scope", id,
+       "containerd", "container", uid},  // Guaranteed QoS
+      {"/system.slice/containerd.service/kubepods-burstable-pod" + uidu + ".slice:cri-containerd:" +
+           id,
+       "", "containerd", "runtime", ""},  // containerd's own service cgroup: the runtime
+      {"/system.slice/containerd.service", "", "containerd", "runtime", ""},  // shims, runc
+      {"/system.slice/crio.service", "", "cri-o", "runtime", ""},
+      // CRI-O
+      {"/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod" + uidu + ".slice/crio-" +
+           id + ".scope",
+       id, "cri-o", "container", uid},
+      {"/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod" + uidu +
+           ".slice/crio-conmon-" + id + ".scope",
+       id, "cri-o", "runtime", uid},
+      {"/kubepods.slice/kubepods-besteffort.slice/kubepods-besteffort-pod" + uidu + ".slice/crio-" +
+           id + ".scope/container",
+       id, "cri-o", "container", uid},
+      {"/kubepods/burstable/pod" + uid + "/crio-" + id, id, "cri-o", "container", uid},
+      {"/kubepods/burstable/pod" + uid + "/crio-conmon-" + id, id, "cri-o", "runtime", uid},
+      {"/system.slice/crio-conmon-" + id + ".scope", id, "cri-o", "runtime", ""},
+      // podman
+      {"/machine.slice/libpod-" + id + ".scope", id, "podman", "container", ""},
+      {"/machine.slice/libpod-" + id + ".scope/container", id, "podman", "container", ""},
+      {"/machine.slice/libpod-" + id + ".scope/container/sub/deeper", id, "podman", "container",
+       ""},
+      {"/machine.slice/libpod-conmon-" + id + ".scope", id, "podman", "runtime", ""},
+      {"/libpod_parent/libpod-" + id, id, "podman", "container", ""},
+      {"/libpod_parent/conmon", "", "podman", "runtime", ""},
+      {"/user.slice/user-1000.slice/user@1000.service/docker.service/docker/" + id + "/x", id,
+       "docker", "container", ""},  // rootless docker: the container inside dockerd's unit
+      {"/libpod_parent/libpod-" + id + "/container", id, "podman", "container", ""},
+      {"/libpod_parent/" + id2 + "/libpod-" + id, id, "podman", "container", ""},  // in a pod
+      {"/machine.slice/machine-libpod_pod_" + id2 + ".slice/libpod-" + id + ".scope", id,
+       "podman", "container", ""},
+      {"/user.slice/user-1000.slice/user@1000.service/user.slice/libpod-" + id +
+           ".scope/container",
+       id, "podman", "container", ""},  // rootless
+      // LXC / LXD
+      {"/lxc.payload.web1", "web1", "lxc", "container", ""},
+      {"/lxc.payload.web1/system.slice/cron.service", "web1", "lxc", "container", ""},
+      {"/lxc.payload.default_web1/init.scope", "default_web1", "lxc", "container", ""},
+      {"/lxc.monitor.web1", "web1", "lxc", "runtime", ""},
+      {"/lxc/web1", "web1", "lxc", "container", ""},
+      {"/lxc/web1/system.slice/ssh.service", "web1", "lxc", "container", ""},
+      {"/lxc.payload.web1/docker/" + id, id, "docker", "container", ""},  // docker inside LXC
+      // systemd-nspawn
+      {"/machine.slice/machine-debian12.scope", "debian12", "systemd-nspawn", "container", ""},
+      {"/machine.slice/machine-my\\x2dbox.scope/payload/system.slice/ssh.service", "my-box",
+       "systemd-nspawn", "container", ""},
+      {"/machine.slice/machine-my\\x2dbox.scope/supervisor", "my-box", "systemd-nspawn",
+       "runtime", ""},
+      // kubepods, cgroupfs driver, every QoS class
+      {"/kubepods/besteffort/pod" + uid + "/" + id, id, "cri", "container", uid},
+      {"/kubepods/burstable/pod" + uid + "/" + id, id, "cri", "container", uid},
+      {"/kubepods/pod" + uid + "/" + id, id, "cri", "container", uid},
+      {"/kubepods/burstable/pod" + statik + "/" + id, id, "cri", "container", statik},
+      {"/kubepods/burstable/pod" + uid, "", "", "", uid},  // the pod's own cgroup
+      {"/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod" + uidu + ".slice", "",
+       "", "", uid},
+      // Near misses.
+      {"/docker/" + id.substr(1), "", "", "", ""},                // 63 hex
+      {"/docker/" + id + "0", "", "", "", ""},                    // 65 hex
+      {"/system.slice/docker-" + id.substr(1) + ".scope", "", "", "", ""},
+      {"/system.slice/docker-" + id + "0.scope", "", "", "", ""},
+      {"/system.slice/docker-foo.service", "", "", "", ""},
+      {"/system.slice/docker.service", "", "docker", "runtime", ""},  // dockerd
+      {"/system.slice/docker.socket", "", "", "", ""},
+      {"/system.slice/containerd-foo.service", "", "", "", ""},
+      {"/system.slice/docker-" + id + ".service", "", "", "", ""},
+      {"/system.slice/docker-" + id + ".mount", "", "", "", ""},
+      {"/machine.slice/libpod-" + id.substr(0, 63) + "g.scope", "", "", "", ""},
+      {"/machine.slice/libpod-nothexatall.scope", "", "", "", ""},
+      {"/libpod_parent/libpod-" + std::string(64, 'z'), "", "", "", ""},
+      {"/libpod_parent/conmon-x", "", "", "", ""},
+      {"/docker/E0C17843EC9840607F278476C238603EC62BA018B8A9FD70A426327BA3D7CB6A", "", "", "",
+       ""},
+      {"/user.slice/" + id, "", "", "", ""},  // bare hex outside docker/ or a pod
+      {"/pod" + uid + "/" + id, "", "", "", ""},  // pod-like name not under kubepods
+      {"/kubepods/burstable/podnot-a-uid/" + id, "", "", "", ""},
+      {"/machine.slice/machine-qemu\\x2d1\\x2ddebian.scope/libvirt/emulator", "", "", "", ""},
+      {"/machine.slice/machine-foo.slice", "", "", "", ""},
+      {"/machine.slice/machine-a\\x2fb.scope", "", "", "", ""},  // an escaped '/' is no name
+      {"/machine.slice/machine-a\\x01b.scope", "", "", "", ""},
+      {"/system.slice/machine-foo.scope", "", "", "", ""},
+      {"/lxc.payload.", "", "", "", ""},
+      {"/system.slice/lxc.service", "", "", "", ""},
+      {"/system.slice/ssh.service", "", "", "", ""},
+      {"/user.slice/user-1000.slice/session-3.scope", "", "", "", ""},
+      {"/", "", "", "", ""},
+      {"", "", "", "", ""},
+      {id, "", "", "", ""},
+  };
+  for (const auto& c : cases) {
+    auto r = container_from_cgroup(c.path);
+    EXPECT_EQ(r.id, c.id) << c.path;
+    EXPECT_EQ(r.runtime, c.runtime) << c.path;
+    EXPECT_EQ(r.kind, c.kind) << c.path;
+    EXPECT_EQ(r.pod_uid, c.pod) << c.path;
+    EXPECT_EQ(container_id_from_cgroup(c.path), c.kind == "container" ? c.id : "") << c.path;
   }
 }
 

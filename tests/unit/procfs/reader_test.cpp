@@ -659,3 +659,31 @@ TEST(ProcReaderCapture, CompleteCaptureNeedsNoProcAndIsNotIncomplete) {
 
 }  // namespace
 }  // namespace procwatch::procfs
+
+namespace procwatch::procfs {
+namespace {
+
+// The container namer runs for every process read in a container, and never for the others.
+TEST(ProcReaderFixture, ContainerNamerOnlyForContainers) {
+  ProcReader r(PROCWATCH_FIXTURES "/proc/basic");
+  int calls = 0;
+  r.set_container_namer([&calls](ProcInfo& p) {
+    ++calls;
+    p.container_name = "named-" + p.container_id.substr(0, 4);
+  });
+  size_t in_container = 0;
+  for (const ProcInfo& p : r.scan()) {
+    if (p.container_id.empty()) {
+      EXPECT_EQ(p.container_name, "") << p.key.pid;
+    } else {
+      ++in_container;
+      EXPECT_EQ(p.container_name, "named-" + p.container_id.substr(0, 4)) << p.key.pid;
+      EXPECT_EQ(p.container_runtime, "docker") << p.key.pid;
+    }
+  }
+  EXPECT_GT(in_container, 0u);
+  EXPECT_EQ(size_t(calls), in_container);
+}
+
+}  // namespace
+}  // namespace procwatch::procfs

@@ -162,7 +162,8 @@ INSTANTIATE_TEST_SUITE_P(
         ErrCase{"unknown selector",
                 "rules:\n  - name: x\n    match:\n      nmae: sshd\n",
                 "procwatch.yml:4:7: unknown selector 'nmae' (expected one of: name, exe, args, "
-                "user, uid, group, gid, euid, egid, context, cgroup, container, tree, parent)"},
+                "user, uid, group, gid, euid, egid, context, cgroup, container, tree, parent, "
+                "container_name, image, pod, namespace)"},
         ErrCase{"unknown rule key",
                 "rules:\n  - name: x\n    match: {}\n    cuont: 1\n",
                 "procwatch.yml:4:5: unknown key 'cuont' in a rule (expected one of: name, "
@@ -328,7 +329,9 @@ TEST(Config, HostilePatternsAreFastErrors) {
 TEST(Config, SelectorKeyList) {
   EXPECT_EQ(yaml_selector_keys(),
             "name, exe, args, user, uid, group, gid, euid, egid, context, cgroup, container, "
-            "tree, parent");
+            "tree, parent, container_name, image, pod, namespace");
+  EXPECT_EQ(yaml_selector_kind("container_name"), SelectorKind::kContainerName);
+  EXPECT_EQ(yaml_selector_kind("namespace"), SelectorKind::kNamespace);
   EXPECT_EQ(yaml_selector_kind("context"), SelectorKind::kContext);
   EXPECT_FALSE(yaml_selector_kind("command").has_value()) << "check_procs-only filter";
 }

@@ -43,6 +43,8 @@ const ProcSample kOtherMaster = Proc(201, "master").exe("/opt/other/bin/master")
 const ProcSample kScript = Proc(300, "python3").exe("/usr/bin/python3.11").argv({"/usr/bin/python3", "-u", "/usr/sbin/unattended-upgrade", "--dry-run"}).ids(0, 0);
 const ProcSample kSetuidBug = Proc(400, "buggy").exe("/usr/bin/buggy").ids(1000, 0).euid(1000).egid(0);
 const ProcSample kInContainer = Proc(500, "nginx").exe("/usr/sbin/nginx").container("3f2a9c0d11aa").ids(101, 101);
+const ProcSample kInPod = Proc(501, "nginx").exe("/usr/sbin/nginx").container("9e1f").names("nginx", "registry.k8s.io/nginx:1.25", "web-7d4b9c", "shop").ids(101, 101);
+const ProcSample kInPodman = Proc(502, "sh").exe("/bin/sh").container("a1b2").names("pwtest-xyz", "localhost/pwtest:latest").ids(0, 0);
 const ProcSample kUnknownIds = Proc(600, "gone").unknown_ids();
 const ProcSample kInit = Proc(1, "systemd").exe("/usr/lib/systemd/systemd").context("system_u:system_r:init_t:s0").ids(0, 0);
 const ProcSample kKworker = Proc(77, "kworker/0:1-eve").ppid(2).ids(0, 0);
@@ -103,6 +105,20 @@ INSTANTIATE_TEST_SUITE_P(
         SelCase{"container none on host", K::kContainer, "none", kSshd, true},
         SelCase{"container none in container", K::kContainer, "none", kInContainer, false},
         SelCase{"!container none", K::kContainer, "!none", kInContainer, true},
+        SelCase{"container_name glob", K::kContainerName, "pwtest-*", kInPodman, true},
+        SelCase{"container_name other", K::kContainerName, "pwtest-*", kInPod, false},
+        SelCase{"container_name * not on host", K::kContainerName, "*", kSshd, false},
+        SelCase{"container_name * unnamed", K::kContainerName, "*", kInContainer, false},
+        SelCase{"!container_name on host", K::kContainerName, "!pwtest-*", kSshd, true},
+        SelCase{"!container_name same", K::kContainerName, "!pwtest-*", kInPodman, false},
+        SelCase{"image glob", K::kImage, "registry.k8s.io/*", kInPod, true},
+        SelCase{"image exact", K::kImage, "localhost/pwtest:latest", kInPodman, true},
+        SelCase{"!image", K::kImage, "!localhost/*", kInPod, true},
+        SelCase{"pod glob", K::kPod, "web-*", kInPod, true},
+        SelCase{"pod outside a pod", K::kPod, "*", kInPodman, false},
+        SelCase{"namespace", K::kNamespace, "shop", kInPod, true},
+        SelCase{"namespace other", K::kNamespace, "kube-*", kInPod, false},
+        SelCase{"!namespace", K::kNamespace, "!kube-system", kInPod, true},
         SelCase{"tree glob", K::kTree, "ss*", kSshd, true},
         SelCase{"!tree", K::kTree, "!ssh", kSshd, false},
         SelCase{"parent", K::kParent, "systemd", kSshd, true},

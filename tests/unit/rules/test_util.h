@@ -60,6 +60,13 @@ struct Proc {
   Proc& context(std::string c) { s.info.context = std::move(c); return *this; }
   Proc& cgroup(std::string c) { s.info.cgroup = std::move(c); return *this; }
   Proc& container(std::string c) { s.info.container_id = std::move(c); return *this; }
+  Proc& names(std::string name, std::string image, std::string pod = "", std::string ns = "") {
+    s.info.container_name = std::move(name);
+    s.info.image = std::move(image);
+    s.info.pod = std::move(pod);
+    s.info.pod_namespace = std::move(ns);
+    return *this;
+  }
   Proc& tree(std::string t) { s.info.tree = std::move(t); return *this; }
   Proc& state(char c, std::string ps_stat = "") { s.state = c; s.ps_stat = std::move(ps_stat); return *this; }
   Proc& mem(uint64_t vsz, uint64_t rss) { s.vsz_kb = vsz; s.rss_kb = rss; return *this; }
