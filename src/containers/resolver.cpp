@@ -1,4 +1,5 @@
 #include "containers/resolver.h"
+#include "core/text.h"
 
 #include <dirent.h>
 #include <fcntl.h>
@@ -16,18 +17,7 @@ using nlohmann::json;
 
 constexpr size_t kMaxDirEntries = 65536;
 
-bool is_hex64(std::string_view s) {
-  if (s.size() != 64) return false;
-  for (char c : s) {
-    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
-  }
-  return true;
-}
 
-bool starts_with(std::string_view s, std::string_view p) { return s.substr(0, p.size()) == p; }
-bool ends_with(std::string_view s, std::string_view p) {
-  return s.size() >= p.size() && s.substr(s.size() - p.size()) == p;
-}
 
 // The whole file when it is a regular file of at most max bytes; nullopt otherwise.
 std::optional<std::string> read_bounded(const std::string& path, size_t max) {
@@ -97,7 +87,7 @@ std::vector<std::string> list_dir(const std::string& dir, bool dirs_only) {
 }  // namespace
 
 bool parse_k8s_name(std::string_view full, ContainerNames* out) {
-  if (!starts_with(full, "k8s_")) return false;
+  if (!full.starts_with("k8s_")) return false;
   std::string_view rest = full.substr(4);
   std::string_view parts[5];
   for (int i = 0; i < 5; ++i) {
@@ -155,7 +145,7 @@ ContainerNames ContainerResolver::lookup(const std::string& id, const std::strin
                                          const std::string& pod_uid) const {
   ContainerNames out;
   out.runtime = runtime;
-  if (!is_hex64(id)) {
+  if (!is_lower_hex64(id)) {
     // LXC and systemd-nspawn: the cgroup carries the name itself.
     if (runtime == "lxc" || runtime == "systemd-nspawn") out.name = id;
     return out;
@@ -242,7 +232,7 @@ void ContainerResolver::from_kubelet_logs(const std::string& id, const std::stri
   // <namespace>_<pod>_<uid>: neither a namespace nor a pod name may contain '_'.
   std::string pod_dir;
   for (const std::string& d : list_dir(opts_.pods_log_root, true)) {
-    if (!ends_with(d, "_" + pod_uid)) continue;
+    if (!d.ends_with("_" + pod_uid)) continue;
     const size_t first = d.find('_');
     const size_t last = d.size() - pod_uid.size() - 1;
     if (first == std::string::npos || first >= last) continue;
@@ -257,7 +247,7 @@ void ContainerResolver::from_kubelet_logs(const std::string& id, const std::stri
     const std::string prefix = out->pod + "_" + out->pod_namespace + "_";
     const std::string suffix = "-" + id + ".log";
     for (const std::string& f : list_dir(opts_.containers_log_root, false)) {
-      if (starts_with(f, prefix) && ends_with(f, suffix) &&
+      if (f.starts_with(prefix) && f.ends_with(suffix) &&
           f.size() > prefix.size() + suffix.size()) {
         out->name = f.substr(prefix.size(), f.size() - prefix.size() - suffix.size());
         return;

@@ -82,4 +82,13 @@ inline std::string escape_control(std::string_view s) {
   return out;
 }
 
+// A container id as runtimes write it: exactly 64 lower-case hex digits.
+inline bool is_lower_hex64(std::string_view s) {
+  if (s.size() != 64) return false;
+  for (char c : s) {
+    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
+  }
+  return true;
+}
+
 }  // namespace procwatch

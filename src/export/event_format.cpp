@@ -102,6 +102,16 @@ const std::vector<std::string>& shown_argv(const ProcInfo& p,
   return copy ? *copy : p.argv;
 }
 
+namespace {
+// The container fields of events, tree nodes and tree --containers groups.
+nlohmann::json container_json(const ProcInfo& p) {
+  return {{"container_id", p.container_id}, {"container_name", p.container_name},
+          {"image", p.image},               {"runtime", p.container_runtime},
+          {"pod", p.pod},                   {"pod_uid", p.pod_uid},
+          {"namespace", p.pod_namespace}};
+}
+}  // namespace
+
 nlohmann::json proc_json(const ProcInfo& p) {
   using nlohmann::json;
   std::optional<std::vector<std::string>> masked;
@@ -118,13 +128,6 @@ nlohmann::json proc_json(const ProcInfo& p) {
       {"egid", p.egid},
       {"user", p.user},
       {"cgroup", p.cgroup},
-      {"container_id", p.container_id},
-      {"container_name", p.container_name},
-      {"image", p.image},
-      {"runtime", p.container_runtime},
-      {"pod", p.pod},
-      {"pod_uid", p.pod_uid},
-      {"namespace", p.pod_namespace},
       {"context", p.context},
       {"threads", p.threads},
       {"tree", p.tree},
@@ -132,6 +135,7 @@ nlohmann::json proc_json(const ProcInfo& p) {
   };
   if (p.exe_deleted) j["exe_deleted"] = true;
   if (p.argv_truncated) j["argv_truncated"] = true;
+  j.update(container_json(p));
   return j;
 }
 
@@ -498,14 +502,9 @@ nlohmann::json containers_tree_json(const std::vector<ProcInfo>& procs) {
   nlohmann::json out = nlohmann::json::array();
   for (const auto& g : container_groups(procs)) {
     const ProcInfo& p = g[0];
-    out.push_back({{"container_id", p.container_id},
-                   {"container_name", p.container_name},
-                   {"image", p.image},
-                   {"runtime", p.container_runtime},
-                   {"pod", p.pod},
-                   {"pod_uid", p.pod_uid},
-                   {"namespace", p.pod_namespace},
-                   {"processes", tree_json(g)}});
+    nlohmann::json group = container_json(p);
+    group["processes"] = tree_json(g);
+    out.push_back(std::move(group));
   }
   return out;
 }

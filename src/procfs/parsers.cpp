@@ -1,4 +1,5 @@
 #include "procfs/parsers.h"
+#include "core/text.h"
 
 #include <charconv>
 #include <optional>
@@ -42,18 +43,7 @@ Error field_error(const char* file, int index, const char* name, const char* wha
                     what);
 }
 
-bool is_lower_hex64(std::string_view s) {
-  if (s.size() != 64) return false;
-  for (char c : s) {
-    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
-  }
-  return true;
-}
 
-bool starts_with(std::string_view s, std::string_view p) { return s.substr(0, p.size()) == p; }
-bool ends_with(std::string_view s, std::string_view p) {
-  return s.size() >= p.size() && s.substr(s.size() - p.size()) == p;
-}
 
 // One cgroup path element and its neighbours, as the pattern table sees them.
 struct Elem {
@@ -164,7 +154,7 @@ std::optional<std::string> match_pattern(const Pattern& p, const Elem& e) {
   if (p.under == Under::kPod && pod_uid_from_element(e.parent, e.grandparent).empty()) {
     return std::nullopt;
   }
-  if (!starts_with(e.name, p.prefix) || !ends_with(e.name, p.suffix)) return std::nullopt;
+  if (!e.name.starts_with(p.prefix) || !e.name.ends_with(p.suffix)) return std::nullopt;
   if (e.name.size() < p.prefix.size() + p.suffix.size()) return std::nullopt;
   const std::string_view id =
       e.name.substr(p.prefix.size(), e.name.size() - p.prefix.size() - p.suffix.size());
@@ -181,7 +171,7 @@ std::optional<std::string> match_pattern(const Pattern& p, const Elem& e) {
     case IdForm::kSystemdName: {
       std::string name = systemd_unescape(id);
       // libvirt's machines are VMs (machine-qemu-N-name), not containers.
-      if (!valid_name(name) || starts_with(name, "qemu-")) return std::nullopt;
+      if (!valid_name(name) || name.starts_with("qemu-")) return std::nullopt;
       return name;
     }
   }
@@ -192,11 +182,11 @@ std::optional<std::string> match_pattern(const Pattern& p, const Elem& e) {
 // (systemd). Returns the UID with dashes, or "".
 std::string pod_uid_from_element(std::string_view elem, std::string_view parent) {
   std::string_view uid;
-  if (starts_with(elem, "kubepods") && ends_with(elem, ".slice")) {
+  if (elem.starts_with("kubepods") && elem.ends_with(".slice")) {
     const size_t at = elem.rfind("-pod");
     if (at == std::string_view::npos) return {};
     uid = elem.substr(at + 4, elem.size() - at - 4 - 6);
-  } else if (starts_with(elem, "pod") && (starts_with(parent, "kubepods") ||
+  } else if (elem.starts_with("pod") && (parent.starts_with("kubepods") ||
                                           parent == "burstable" || parent == "besteffort")) {
     uid = elem.substr(3);
   } else {
@@ -303,7 +293,7 @@ Result<Status> parse_status(std::string_view text) {
       }
     } else if (key == "VmRSS" || key == "VmSize") {
       std::string_view v = trim(value);
-      if (ends_with(v, " kB")) v = trim(v.substr(0, v.size() - 3));
+      if (v.ends_with(" kB")) v = trim(v.substr(0, v.size() - 3));
       uint64_t* dst = key == "VmRSS" ? &out.vm_rss_kb : &out.vm_size_kb;
       if (!to_number(v, dst)) return make_error("status: " + std::string(key) + " not a number");
     }
@@ -438,7 +428,7 @@ std::string parse_attr_current(std::string_view text) {
 ExeLink parse_exe_link(std::string_view target) {
   static constexpr std::string_view kDeleted = " (deleted)";
   ExeLink out;
-  if (ends_with(target, kDeleted)) {
+  if (target.ends_with(kDeleted)) {
     target.remove_suffix(kDeleted.size());
     out.deleted = true;
   }
