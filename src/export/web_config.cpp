@@ -1,5 +1,7 @@
 #include "export/web_config.h"
 
+#include "core/text.h"
+
 #include <gnutls/gnutls.h>
 #include <yaml-cpp/yaml.h>
 
@@ -305,15 +307,18 @@ Result<WebConfig> parse_web_config(std::string_view text, const std::string& nam
     const YAML::Node root = YAML::Load(std::string(text));
     return Parser(dir, read).parse(root);
   } catch (const Fail& f) {
-    return make_error(name + ": " + (f.key.empty() ? "" : f.key + ": ") + f.message);
+    // One line whatever the file holds: keys, values and yaml-cpp's messages quote its text.
+    return make_error(escape_control(name + ": " + (f.key.empty() ? "" : f.key + ": ") +
+                                     f.message));
   } catch (const YAML::Exception& e) {
-    return make_error(name + ":" + std::to_string(e.mark.line + 1) + ": " + e.msg);
+    return make_error(
+        escape_control(name + ":" + std::to_string(e.mark.line + 1) + ": " + e.msg));
   }
 }
 
 Result<WebConfig> load_web_config(const std::string& path) {
   auto text = read_whole_file(path);
-  if (!text) return make_error(path + ": cannot read: " + text.error().message);
+  if (!text) return make_error(escape_control(path + ": cannot read: " + text.error().message));
   const size_t slash = path.rfind('/');
   const std::string dir = slash == std::string::npos ? "" : path.substr(0, slash == 0 ? 1 : slash);
   return parse_web_config(*text, path, dir, read_whole_file);

@@ -250,3 +250,20 @@ TEST(WebConfig, AccessOf) {
 
 }  // namespace
 }  // namespace procwatch::web
+
+namespace procwatch::web {
+namespace {
+
+// Found by the web config fuzz target: yaml-cpp's message quoted a raw newline from the file.
+TEST(WebConfigErrors, YamlErrorsStayOnOneLine) {
+  const FileReader none = [](const std::string& p) -> Result<std::string> {
+    return make_error(p + ": missing");
+  };
+  auto r = parse_web_config("basic_auth_users:\n  u: \"\\\n\"\n", "web\x1b.yml", "/", none);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().message.find('\n'), std::string::npos) << r.error().message;
+  EXPECT_EQ(r.error().message.rfind("web\\x1b.yml:", 0), 0u) << r.error().message;
+}
+
+}  // namespace
+}  // namespace procwatch::web
