@@ -1,6 +1,7 @@
 #include "export/web_config.h"
 
 #include "core/text.h"
+#include "core/yaml_shape.h"
 
 #include <gnutls/gnutls.h>
 #include <yaml-cpp/yaml.h>
@@ -282,12 +283,16 @@ class Parser {
 }  // namespace
 
 Result<std::string> read_whole_file(const std::string& path) {
+  // The web config and the PEM files it names: 1 MiB is far above any of them, and a path
+  // such as /dev/zero must not read for ever.
   std::ifstream in(path, std::ios::binary);
   if (!in) return make_error(std::strerror(errno), errno);
-  std::ostringstream ss;
-  ss << in.rdbuf();
+  std::string text(kYamlMaxBytes + 1, '\0');
+  in.read(text.data(), std::streamsize(text.size()));
   if (in.bad()) return make_error(std::strerror(errno), errno);
-  return ss.str();
+  text.resize(size_t(in.gcount()));
+  if (text.size() > kYamlMaxBytes) return make_error("larger than 1 MiB");
+  return text;
 }
 
 Result<std::string> tls_priorities(std::string_view min_version, std::string_view max_version) {
@@ -303,8 +308,18 @@ Result<std::string> tls_priorities(std::string_view min_version, std::string_vie
 
 Result<WebConfig> parse_web_config(std::string_view text, const std::string& name,
                                    const std::string& dir, const FileReader& read) {
+  if (text.size() > kYamlMaxBytes)
+    return make_error(escape_control(name) + ": larger than 1 MiB (expected a web config)");
   try {
-    const YAML::Node root = YAML::Load(std::string(text));
+    const std::string whole(text);
+    const YamlShape shape(whole);
+    if (shape.too_much)
+      return make_error(escape_control(name + ":" + std::to_string(shape.where.line + 1) + ": " +
+                                       shape.what));
+    if (shape.documents > 1)
+      return make_error(escape_control(name + ":" + std::to_string(shape.second.line + 1) +
+                                       ": a second YAML document (expected one)"));
+    const YAML::Node root = YAML::Load(whole);
     return Parser(dir, read).parse(root);
   } catch (const Fail& f) {
     // One line whatever the file holds: keys, values and yaml-cpp's messages quote its text.

@@ -2,7 +2,6 @@
 
 #include "redact/redactor.h"
 
-#include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
@@ -14,6 +13,7 @@
 #include <sstream>
 
 #include "core/text.h"
+#include "core/yaml_shape.h"
 #include "rules/matcher.h"
 
 namespace procwatch::rules {
@@ -480,71 +480,9 @@ size_t second_document_offset(std::string_view text) {
 
 }  // namespace
 
-namespace {
-
-// Bounds on what a config copied from the web can make procwatch do (README "Limits").
-constexpr size_t kMaxConfigBytes = 1 << 20;
-constexpr int kMaxDepth = 32;         // nested maps and lists
-constexpr size_t kMaxAliases = 64;    // *alias references (each may expand a whole subtree)
-constexpr size_t kMaxNodes = 200000;  // scalars, maps and lists in all
-
-// One pass of yaml-cpp's event parser over at most two documents: counts what the bounds cap
-// and where a second document starts. (YAML::LoadAll can loop for ever on some binary input
-// with yaml-cpp 0.7; Parser::HandleNextDocument is called at most twice here.)
-class ShapeCheck : public YAML::EventHandler {
- public:
-  void OnDocumentStart(const YAML::Mark& mark) override {
-    if (++documents == 2) second = mark;
-  }
-  void OnDocumentEnd() override {}
-  void OnNull(const YAML::Mark& m, YAML::anchor_t) override { node(m); }
-  void OnAlias(const YAML::Mark& m, YAML::anchor_t) override {
-    node(m);
-    if (++aliases > kMaxAliases && !too_much) fail(m, "more than 64 aliases (*name)");
-  }
-  void OnScalar(const YAML::Mark& m, const std::string&, YAML::anchor_t,
-                const std::string&) override {
-    node(m);
-  }
-  void OnSequenceStart(const YAML::Mark& m, const std::string&, YAML::anchor_t,
-                       YAML::EmitterStyle::value) override {
-    open(m);
-  }
-  void OnSequenceEnd() override { --depth; }
-  void OnMapStart(const YAML::Mark& m, const std::string&, YAML::anchor_t,
-                  YAML::EmitterStyle::value) override {
-    open(m);
-  }
-  void OnMapEnd() override { --depth; }
-
-  int documents = 0;
-  YAML::Mark second;
-  bool too_much = false;
-  YAML::Mark where;
-  std::string what;
-
- private:
-  void fail(const YAML::Mark& m, std::string w) {
-    too_much = true;
-    where = m;
-    what = std::move(w);
-  }
-  void node(const YAML::Mark& m) {
-    if (++nodes > kMaxNodes && !too_much) fail(m, "more than 200000 YAML nodes");
-  }
-  void open(const YAML::Mark& m) {
-    node(m);
-    if (++depth > kMaxDepth && !too_much) fail(m, "nested deeper than 32 levels");
-  }
-  size_t aliases = 0, nodes = 0;
-  int depth = 0;
-};
-
-}  // namespace
-
 Result<Config> parse_config(std::string_view yaml_text, const std::string& file_name,
                             const IdResolver& ids) {
-  if (yaml_text.size() > kMaxConfigBytes) {
+  if (yaml_text.size() > kYamlMaxBytes) {
     return make_error(escape_control(file_name) + ": larger than 1 MiB (" +
                       std::to_string(yaml_text.size()) + " bytes; expected a rule config)");
   }
@@ -562,14 +500,15 @@ Result<Config> parse_config(std::string_view yaml_text, const std::string& file_
     }
   }
   const std::string text(yaml_text);
-  ShapeCheck shape;
   YAML::Node root;
+  int documents = 0;
+  YAML::Mark second;
   try {
-    std::istringstream in(text);
-    YAML::Parser events(in);
-    if (events.HandleNextDocument(shape)) events.HandleNextDocument(shape);
+    const YamlShape shape(text);
     if (shape.too_much) return make_error(located(file_name, shape.where, shape.what));
-    if (shape.documents > 0) root = YAML::Load(text);
+    documents = shape.documents;
+    second = shape.second;
+    if (documents > 0) root = YAML::Load(text);
   } catch (const YAML::Exception& e) {
     std::string msg = "invalid YAML: " + e.msg;
     if (e.msg == "illegal map value") {
@@ -579,12 +518,12 @@ Result<Config> parse_config(std::string_view yaml_text, const std::string& file_
     }
     return make_error(located(file_name, e.mark, msg));
   }
-  if (shape.documents > 1) {
+  if (documents > 1) {
     size_t at = second_document_offset(yaml_text);
     std::string msg = "a second YAML document (expected one document; remove the '---' "
                       "and what follows, or merge it into the first)";
     if (at != std::string_view::npos) return make_error(located_at(file_name, yaml_text, at, msg));
-    return make_error(located(file_name, shape.second, msg));
+    return make_error(located(file_name, second, msg));
   }
   try {
     Parser p(ids);
@@ -604,7 +543,7 @@ Result<Config> load_config(const std::string& path, const IdResolver& ids) {
     int err = errno;
     return make_error(escape_control(path) + ": cannot read: " + std::strerror(err), err);
   }
-  std::string text(kMaxConfigBytes + 1, '\0');  // one byte over: "larger than" is then known
+  std::string text(kYamlMaxBytes + 1, '\0');  // one byte over: "larger than" is then known
   in.read(text.data(), std::streamsize(text.size()));
   text.resize(size_t(in.gcount()));
   return parse_config(text, path, ids);

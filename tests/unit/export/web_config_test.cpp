@@ -267,3 +267,29 @@ TEST(WebConfigErrors, YamlErrorsStayOnOneLine) {
 
 }  // namespace
 }  // namespace procwatch::web
+
+namespace procwatch::web {
+namespace {
+
+TEST(WebConfigErrors, BoundsOnTheFileAndWhatItNames) {
+  const FileReader none = [](const std::string& p) -> Result<std::string> {
+    return make_error(p + ": missing");
+  };
+  auto deep = parse_web_config("x: " + std::string(40, '[') + std::string(40, ']') + "\n",
+                               "web.yml", "/", none);
+  ASSERT_FALSE(deep.ok());
+  EXPECT_NE(deep.error().message.find("nested deeper than 32 levels"), std::string::npos);
+  auto big = parse_web_config(std::string((1 << 20) + 1, '#'), "web.yml", "/", none);
+  ASSERT_FALSE(big.ok());
+  EXPECT_NE(big.error().message.find("larger than 1 MiB"), std::string::npos);
+  auto two = parse_web_config("basic_auth_users: {}\n---\nx: 1\n", "web.yml", "/", none);
+  ASSERT_FALSE(two.ok());
+  EXPECT_NE(two.error().message.find("web.yml:2: a second YAML document"), std::string::npos)
+      << two.error().message;
+  auto zero = read_whole_file("/dev/zero");  // a named file that never ends
+  ASSERT_FALSE(zero.ok());
+  EXPECT_EQ(zero.error().message, "larger than 1 MiB");
+}
+
+}  // namespace
+}  // namespace procwatch::web
