@@ -140,11 +140,11 @@ struct ParseError {
 
 [[noreturn]] void fail(const YAML::Node& n, std::string what) { throw ParseError{n.Mark(), what}; }
 
-const YAML::Node& need(const YAML::Node& map, const char* key, std::vector<YAML::Node>& keep) {
-  keep.push_back(map[key]);
-  if (!keep.back().IsDefined() || keep.back().IsNull())
-    fail(map, std::string("missing '") + key + "'");
-  return keep.back();
+// YAML::Node is a handle: returned by value (references into a growing container dangle).
+YAML::Node need(const YAML::Node& map, const char* key) {
+  YAML::Node v = map[key];
+  if (!v.IsDefined() || v.IsNull()) fail(map, std::string("missing '") + key + "'");
+  return v;
 }
 
 std::string scalar(const YAML::Node& n, const char* key) {
@@ -165,8 +165,7 @@ Result<Baseline> Baseline::parse(std::string_view text, const std::string& file)
   try {
     const YAML::Node root = YAML::Load(std::string(text));
     if (!root.IsMap()) fail(root, "not a procwatch baseline (expected a map with 'version')");
-    std::vector<YAML::Node> keep;
-    const YAML::Node& ver = need(root, "version", keep);
+    const YAML::Node ver = need(root, "version");
     int version = 0;
     try {
       version = ver.as<int>();
@@ -177,27 +176,26 @@ Result<Baseline> Baseline::parse(std::string_view text, const std::string& file)
       fail(ver, "written by a procwatch with baseline format " + std::to_string(version) +
                     "; this one reads format " + std::to_string(kFormatVersion));
     Baseline b;
-    const YAML::Node& learn = need(root, "learning", keep);
+    const YAML::Node learn = need(root, "learning");
     if (!learn.IsMap()) fail(learn, "'learning' must be a map");
-    b.learn_started = time_of(need(learn, "started", keep), "started");
+    b.learn_started = time_of(need(learn, "started"), "started");
     try {
-      b.learn_for_s = need(learn, "duration_s", keep).as<int64_t>();
-      b.frozen = need(learn, "frozen", keep).as<bool>();
+      b.learn_for_s = need(learn, "duration_s").as<int64_t>();
+      b.frozen = need(learn, "frozen").as<bool>();
     } catch (const YAML::Exception& e) {
       fail(learn, "'duration_s' must be a number and 'frozen' true or false");
     }
-    const YAML::Node& entries = need(root, "entries", keep);
+    const YAML::Node entries = need(root, "entries");
     if (!entries.IsSequence()) fail(entries, "'entries' must be a list");
     for (const auto& e : entries) {
       if (!e.IsMap()) fail(e, "an entry must be a map with tree, exe and user");
-      std::vector<YAML::Node> k2;
-      Key k{scalar(need(e, "tree", k2), "tree"), scalar(need(e, "exe", k2), "exe"),
-            scalar(need(e, "user", k2), "user")};
+      Key k{scalar(need(e, "tree"), "tree"), scalar(need(e, "exe"), "exe"),
+            scalar(need(e, "user"), "user")};
       Seen s;
-      s.first_seen = time_of(need(e, "first_seen", k2), "first_seen");
-      s.last_seen = time_of(need(e, "last_seen", k2), "last_seen");
+      s.first_seen = time_of(need(e, "first_seen"), "first_seen");
+      s.last_seen = time_of(need(e, "last_seen"), "last_seen");
       try {
-        s.count = need(e, "count", k2).as<uint64_t>();
+        s.count = need(e, "count").as<uint64_t>();
       } catch (const YAML::Exception&) {
         fail(e, "'count' must be a number");
       }
