@@ -122,11 +122,11 @@ int main(int argc, char** argv) {
   topts.max_trees = size_t(trees);
   metrics::TreeMetrics tm(topts);
   auto observe = [&](const Change& c) {
-    output::EventRecord r;
+    EventRecord r;
     r.event = change_kind_name(c.kind);
     r.proc = c.info;
     if (c.kind == Change::Kind::Exit) {
-      output::ExitDetails d;
+      ExitDetails d;
       d.exit_code = c.exit_code.value_or(-1);
       d.signal = c.exit_signal;
       d.duration_s = c.duration_s;
@@ -188,7 +188,7 @@ int main(int argc, char** argv) {
   size_t rotate = 0;
   auto churn = [&](size_t changed) {
     for (size_t k = 0; k < changed; ++k, ++rotate) {
-      output::EventRecord r;
+      EventRecord r;
       r.event = "exec";
       r.proc.tree = "/bench/svc-" + std::to_string(rotate % size_t(trees)) + "/worker.sh";
       tm.observe(r, 0);

@@ -49,7 +49,7 @@ BaselineMonitor::BaselineMonitor(BaselineOptions options) : options_(std::move(o
 
 bool BaselineMonitor::learning(int64_t now) const { return base_.learning(now); }
 
-void BaselineMonitor::annotate(output::EventRecord& r) {
+void BaselineMonitor::annotate(EventRecord& r) {
   if (r.event != "exec") return;
   const int64_t now = int64_t(r.ts_realtime_ns / 1'000'000'000ull);
   const std::string& user = r.proc.user.empty() ? std::to_string(r.proc.uid) : r.proc.user;

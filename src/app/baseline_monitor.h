@@ -32,7 +32,7 @@ class BaselineMonitor {
   // period (a corrupt file is kept beside it as FILE.corrupt). Never fails.
   explicit BaselineMonitor(BaselineOptions options);
 
-  void annotate(output::EventRecord& r);
+  void annotate(EventRecord& r);
   // Saves when something changed and save_every_s passed since the last save.
   void tick(int64_t now_s);
   // Saves now if something changed (SIGTERM, reload); a failure is one stderr line.

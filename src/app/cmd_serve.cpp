@@ -204,9 +204,9 @@ int run_serve(const ServeOptions& opts) {
   topts.container_labels = opts.container_labels;
   metrics::TreeMetrics tree_metrics(topts);
   engine.add_listener(
-      [&](const output::EventRecord& r) { tree_metrics.observe(r, monotonic_ns()); });
-  if (events_log) engine.add_listener([&](const output::EventRecord& r) { events_log->append(r); });
-  if (baseline) engine.set_annotator([&](output::EventRecord& r) { baseline->annotate(r); });
+      [&](const EventRecord& r) { tree_metrics.observe(r, monotonic_ns()); });
+  if (events_log) engine.add_listener([&](const EventRecord& r) { events_log->append(r); });
+  if (baseline) engine.set_annotator([&](EventRecord& r) { baseline->annotate(r); });
 
   if (auto rc = live.start()) return *rc;
   const std::string source_str = live.source_name();

@@ -36,7 +36,7 @@ int run_trace(const CommonOptions& opts) {
   const bool color = !opts.json && want_color(opts.color);
   std::atomic<bool> output_broken{false};
   std::string line;  // reused: no allocation per event once warm
-  engine.add_listener([&](const output::EventRecord& r) {
+  engine.add_listener([&](const EventRecord& r) {
     if (output_broken) return;
     line.clear();
     if (opts.json)

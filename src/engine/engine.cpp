@@ -50,11 +50,11 @@ void Engine::resync() {
   stats_.resync_added += r.added.size();
   const uint64_t now = realtime_ns();
   for (ProcInfo& p : r.removed) {
-    output::EventRecord rec;
+    EventRecord rec;
     rec.event = "exit";
     rec.ts_realtime_ns = now;
     rec.resync = true;
-    output::ExitDetails d;  // when and how it ended is unknown
+    ExitDetails d;  // when and how it ended is unknown
     d.code_known = false;
     d.duration_s = -1;
     rec.exit = d;
@@ -63,7 +63,7 @@ void Engine::resync() {
     notify(rec);
   }
   for (ProcInfo& p : r.added) {
-    output::EventRecord rec;
+    EventRecord rec;
     rec.event = "exec";
     rec.ts_realtime_ns = now;
     rec.resync = true;
@@ -73,13 +73,13 @@ void Engine::resync() {
   }
 }
 
-void Engine::notify(output::EventRecord& r) {
+void Engine::notify(EventRecord& r) {
   if (annotator_) annotator_(r);
   for (const auto& l : listeners_) l(r);
 }
 
 void Engine::emit(Change& c) {
-  output::EventRecord r;
+  EventRecord r;
   switch (c.kind) {
     case Change::Kind::Reparent:
     case Change::Kind::Replaced:
@@ -97,7 +97,7 @@ void Engine::emit(Change& c) {
     if ((c.kind == Change::Kind::Exec || c.kind == Change::Kind::Fork) && r.proc.incomplete)
       ++stats_.incomplete;
     if (c.kind == Change::Kind::Exit) {
-      output::ExitDetails d;
+      ExitDetails d;
       d.code_known = c.exit_code.has_value() || c.exit_signal != 0;
       d.exit_code = c.exit_code.value_or(-1);
       d.signal = c.exit_signal;

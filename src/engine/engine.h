@@ -14,7 +14,7 @@
 
 #include "core/event_queue.h"
 #include "core/proc_event.h"
-#include "export/event_format.h"
+#include "engine/event_record.h"
 #include "procfs/reader.h"
 #include "table/process_table.h"
 
@@ -32,7 +32,7 @@ using TreeNameFn = std::function<std::string(const ProcInfo& self, const ProcInf
 
 class Engine {
  public:
-  using Listener = std::function<void(const output::EventRecord&)>;
+  using Listener = std::function<void(const EventRecord&)>;
   // Called after the table changed, once per processed batch (for publishing snapshots).
   using BatchHook = std::function<void(const Engine&)>;
 
@@ -40,7 +40,7 @@ class Engine {
 
   void add_listener(Listener listener) { listeners_.push_back(std::move(listener)); }
   // Runs on each record before the listeners see it (e.g. the baseline marks unexpected execs).
-  using Annotator = std::function<void(output::EventRecord&)>;
+  using Annotator = std::function<void(EventRecord&)>;
   void set_annotator(Annotator a) { annotator_ = std::move(a); }
   void set_batch_hook(BatchHook hook) { batch_hook_ = std::move(hook); }
 
@@ -61,7 +61,7 @@ class Engine {
 
  private:
   void emit(Change& c);  // consumes c.info
-  void notify(output::EventRecord& r);
+  void notify(EventRecord& r);
   // Rescans /proc after a loss and reports what the lost events would have: an exit for each
   // process gone meanwhile and an exec for each one started, both marked resync.
   void resync();

@@ -5,7 +5,7 @@
 
 namespace procwatch::metrics {
 
-std::optional<ExitOutcome> classify_exit(const output::ExitDetails& d) {
+std::optional<ExitOutcome> classify_exit(const ExitDetails& d) {
   if (d.signal != 0) return ExitOutcome::Signal;
   if (!d.code_known) return std::nullopt;
   return d.exit_code == 0 ? ExitOutcome::Success : ExitOutcome::Failure;
@@ -66,7 +66,7 @@ TreeMetrics::TreeState& TreeMetrics::slot(std::string_view tree, uint64_t now_ns
   return it->second;
 }
 
-void TreeMetrics::observe(const output::EventRecord& r, uint64_t now_ns) {
+void TreeMetrics::observe(const EventRecord& r, uint64_t now_ns) {
   const bool is_exec = r.event == "exec";
   const bool is_exit = r.event == "exit" && r.exit.has_value();
   if (!is_exec && !is_exit) return;
@@ -78,7 +78,7 @@ void TreeMetrics::observe(const output::EventRecord& r, uint64_t now_ns) {
     ++t.execs;
     return;
   }
-  const output::ExitDetails& d = *r.exit;
+  const ExitDetails& d = *r.exit;
   t.ever_exited = true;
   if (auto outcome = classify_exit(d)) ++t.exits[size_t(*outcome)];
   if (d.duration_s >= 0) {

@@ -35,7 +35,7 @@ enum class ExitOutcome : uint8_t { Success, Failure, Signal };
 inline constexpr std::array<std::string_view, 3> kOutcomeNames = {"success", "failure", "signal"};
 // Success = exit(0), Failure = non-zero exit code, Signal = killed. nullopt when the source did
 // not see the status (e.g. the procfs poller): such exits are not counted by outcome.
-std::optional<ExitOutcome> classify_exit(const output::ExitDetails& d);
+std::optional<ExitOutcome> classify_exit(const ExitDetails& d);
 
 // Index of the first bucket whose bound is >= seconds (kDurationBuckets.size() = +Inf only).
 size_t duration_bucket(double seconds);
@@ -89,7 +89,7 @@ class TreeMetrics {
 
   // Counts an exec (under the exec'd process's tree) or an exit (by outcome, and its lifetime).
   // Other records are ignored. now_ns: any monotonic clock, the same one publish() gets.
-  void observe(const output::EventRecord& r, uint64_t now_ns);
+  void observe(const EventRecord& r, uint64_t now_ns);
 
   // Counts live processes per tree from the table, expires trees idle for longer than the TTL
   // and returns the snapshot. O(table size + trees log trees).

@@ -1,4 +1,5 @@
 #include "engine/engine.h"
+#include "export/event_format.h"
 
 #include <gtest/gtest.h>
 #include <unistd.h>
@@ -50,8 +51,8 @@ class EngineResync : public ::testing::Test {
 TEST_F(EngineResync, GoneAndNewProcessesAreReportedAsResyncRecords) {
   procfs::ProcReader reader(dir_.string());
   Engine engine(reader, [](const ProcInfo& self, const ProcInfo*) { return "/" + self.comm; });
-  std::vector<output::EventRecord> seen;
-  engine.add_listener([&](const output::EventRecord& r) { seen.push_back(r); });
+  std::vector<EventRecord> seen;
+  engine.add_listener([&](const EventRecord& r) { seen.push_back(r); });
   engine.initial_scan();
   ASSERT_TRUE(engine.table().find(1400));
   ASSERT_FALSE(engine.table().find(1500));

@@ -79,7 +79,7 @@ class ReplayedServe : public ::testing::Test {
       if (self.comm.empty()) return std::string();
       return (parent && !parent->tree.empty() ? parent->tree : std::string()) + "/" + self.comm;
     });
-    engine.add_listener([&](const output::EventRecord& r) { m.observe(r, publish_at_ns); });
+    engine.add_listener([&](const EventRecord& r) { m.observe(r, publish_at_ns); });
     for (const ProcEvent& ev : script.events()) engine.handle(ev);
     auto snap = m.publish(engine.table(), publish_at_ns);
     snap->source = "replay";
@@ -240,7 +240,7 @@ TEST(MetricsCollector, SelfMetricsFromProc) {
 
 TEST(MetricsCollector, FullExpositionPassesPromtool) {
   TreeMetrics m;
-  output::EventRecord r;
+  EventRecord r;
   r.event = "exec";
   r.proc.tree = "/a \"quoted\" \\ tree\nwith newline";  // escaping must survive the lint
   m.observe(r, 0);
@@ -266,7 +266,7 @@ TEST(MetricsCollector, ContainerLabels) {
   to.max_trees = 3;
   TreeMetrics m(to);
   auto rec = [](std::string tree, std::string id, std::string name, std::string ns) {
-    output::EventRecord r;
+    EventRecord r;
     r.event = "exec";
     r.proc.tree = std::move(tree);
     r.proc.container_id = std::move(id);
@@ -317,7 +317,7 @@ TEST(MetricsCollector, ConcurrentPublishAndScrape) {
   std::thread publisher([&] {
     TreeMetrics m;
     for (int i = 0; i < 300; ++i) {
-      m.observe(output::EventRecord{"exec", 0, ProcInfo{.tree = "/t" + std::to_string(i % 7)}},
+      m.observe(EventRecord{"exec", 0, ProcInfo{.tree = "/t" + std::to_string(i % 7)}},
                 uint64_t(i));
       c.publish(m.publish(std::vector<std::string_view>{"/t1"}, uint64_t(i)));
     }

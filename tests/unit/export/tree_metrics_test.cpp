@@ -11,19 +11,19 @@ namespace {
 
 constexpr uint64_t kSec = 1'000'000'000ull;
 
-output::EventRecord exec_rec(std::string tree) {
-  output::EventRecord r;
+EventRecord exec_rec(std::string tree) {
+  EventRecord r;
   r.event = "exec";
   r.proc.tree = std::move(tree);
   return r;
 }
 
-output::EventRecord exit_rec(std::string tree, int code, int sig = 0, double duration_s = 0.5,
+EventRecord exit_rec(std::string tree, int code, int sig = 0, double duration_s = 0.5,
                              bool code_known = true) {
-  output::EventRecord r;
+  EventRecord r;
   r.event = "exit";
   r.proc.tree = std::move(tree);
-  output::ExitDetails d;
+  ExitDetails d;
   d.code_known = code_known;
   d.exit_code = code;
   d.signal = sig;
@@ -56,7 +56,7 @@ TEST(ClassifyExit, Table) {
       {-1, 15, false, ExitOutcome::Signal},
   };
   for (const auto& c : cases) {
-    output::ExitDetails d;
+    ExitDetails d;
     d.exit_code = c.code;
     d.signal = c.sig;
     d.code_known = c.known;
@@ -82,7 +82,7 @@ TEST(TreeMetrics, CountsExecsUnderTheExecdTreeSortedByName) {
   m.observe(exec_rec("/sshd/b"), 0);
   m.observe(exec_rec("/sshd/a"), 0);
   m.observe(exec_rec("/sshd/b"), 0);
-  output::EventRecord fork = exec_rec("/sshd/c");
+  EventRecord fork = exec_rec("/sshd/c");
   fork.event = "fork";  // not counted, and creates no tree
   m.observe(fork, 0);
   auto s = m.publish(std::vector<std::string_view>{}, 0);
@@ -207,10 +207,10 @@ TEST(TreeMetrics, PublishCountsLiveProcessesFromTheTable) {
   TreeMetrics m;
   for (const ProcEvent& ev : s.events()) {
     for (const Change& c : table.apply(ev)) {
-      output::EventRecord r;
+      EventRecord r;
       r.event = change_kind_name(c.kind);
       r.proc = c.info;
-      if (c.kind == Change::Kind::Exit) r.exit = output::ExitDetails{};
+      if (c.kind == Change::Kind::Exit) r.exit = ExitDetails{};
       m.observe(r, 0);
     }
   }
