@@ -333,6 +333,11 @@ int run_check(const std::vector<std::string>& args) {
     }
     auto config = rules::load_config(a.config);
     if (!config) return report_error(a.format, config.error().message);
+    if (config->unexpected)  // what the baseline flagged lives in serve, not in /proc
+      return report_error(a.format, a.config + ":" + std::to_string(config->unexpected->mark.line) +
+                                        ":" + std::to_string(config->unexpected->mark.column) +
+                                        ": 'unexpected' needs a running serve --baseline "
+                                        "(check --from URL)");
     return check_rules(a, std::move(*config));
   }
   const bool ps_monitor =

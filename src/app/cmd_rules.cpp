@@ -20,10 +20,13 @@ Result<rules::Config> load(const std::string& path) {
 
 }  // namespace
 
-int run_rules_export(const std::string& config_path) {
+int run_rules_export(const std::string& config_path, const RulesExportOptions& options) {
   auto config = load(config_path);
   if (!config) return kExitUsage;
-  std::fputs(rules::export_prometheus_rules(*config).c_str(), stdout);
+  rules::ExportOptions o;
+  o.fleet = options.fleet;
+  o.min_hosts = options.min_hosts;
+  std::fputs(rules::export_prometheus_rules(*config, o).c_str(), stdout);
   return std::fflush(stdout) == 0 ? kExitOk : kExitFailure;
 }
 
@@ -31,8 +34,9 @@ int run_rules_check(const std::string& config_path) {
   auto config = load(config_path);
   if (!config) return kExitUsage;
   const size_t n = config->rules.size();
-  std::printf("%s: %zu %s%s, OK\n", config_path.c_str(), n, n == 1 ? "rule" : "rules",
-              config->cpu ? " and a cpu section" : "");
+  std::printf("%s: %zu %s%s%s, OK\n", config_path.c_str(), n, n == 1 ? "rule" : "rules",
+              config->cpu ? " and a cpu section" : "",
+              config->unexpected ? " and an unexpected section" : "");
   return std::fflush(stdout) == 0 ? kExitOk : kExitFailure;
 }
 

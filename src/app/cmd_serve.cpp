@@ -108,6 +108,32 @@ struct DaemonState {
 
 double realtime_s() { return double(realtime_ns()) / 1e9; }
 
+// /api/v1/baseline (GET: the baseline and what it flagged) and POST /api/v1/baseline/<op>
+// (approve, forget, import, freeze, learn). Every path asks for the web config's basic auth
+// when it has users; without users, the POSTs answer loopback clients only.
+void add_baseline_api(http::Server& server, BaselineMonitor& baseline) {
+  auto answer = [](const BaselineReply& r) {
+    return http::Response{r.status,
+                          r.status == 200 ? "application/json" : "text/plain; charset=utf-8",
+                          r.body};
+  };
+  server.handle("/api/v1/baseline", [&baseline, answer](const http::Request&) {
+    return answer(baseline.call("show", ""));
+  });
+  for (const char* op : {"approve", "forget", "import", "freeze", "learn"}) {
+    server.handle_post(
+        std::string("/api/v1/baseline/") + op,
+        [&baseline, answer, action = std::string(op)](const http::Request& req) {
+          if (!req.authenticated && !req.loopback)
+            return http::Response{403, "text/plain; charset=utf-8",
+                                  "changing the baseline needs basic auth (web config "
+                                  "basic_auth_users) or a loopback client\n"};
+          return answer(baseline.call(action, req.body));
+        },
+        size_t(4) << 20);
+  }
+}
+
 }  // namespace
 
 int run_serve(const ServeOptions& opts) {
@@ -173,6 +199,12 @@ int run_serve(const ServeOptions& opts) {
     bo.max_trees = opts.max_trees;
     baseline = std::make_unique<BaselineMonitor>(bo);
   }
+  if (rules_config && rules_config->unexpected && !baseline) {
+    const rules::SourceMark m = rules_config->unexpected->mark;
+    std::fprintf(stderr, "procwatch: %s:%d:%d: 'unexpected' needs --baseline FILE\n",
+                 escape_control(opts.rules_config).c_str(), m.line, m.column);
+    return kExitUsage;
+  }
 
   std::unique_ptr<output::EventLog> events_log;
   if (!opts.events_log.empty()) {
@@ -223,11 +255,16 @@ int run_serve(const ServeOptions& opts) {
     events_seen = total;
     rule_monitor->tick([&e] { return e.table().snapshot(); }, arrived, rules::SteadyClock::now());
   };
+  auto flagged_to_rules = [&] {
+    if (!rule_monitor || !baseline) return;
+    if (auto flagged = baseline->flagged_if_changed()) rule_monitor->set_flagged(std::move(*flagged));
+  };
   if (rules_config) {
     sampling::RuleMonitorOptions ropts;
     ropts.cpu_interval = *cpu_interval;
     rule_monitor =
         std::make_unique<sampling::RuleMonitor>(std::move(*rules_config), reader, ropts);
+    flagged_to_rules();
     rules_tick(engine);
   }
 
@@ -265,6 +302,7 @@ int run_serve(const ServeOptions& opts) {
       return http::Response{200, "application/json", rule_monitor->json() + "\n"};
     });
   }
+  if (baseline) add_baseline_api(server, *baseline);
   server.handle("/", [&](const http::Request&) {
     return http::Response{200, "text/html; charset=utf-8", landing_page(source_str)};
   });
@@ -350,11 +388,12 @@ int run_serve(const ServeOptions& opts) {
   engine.set_batch_hook([&](const Engine& e) {
     if (reload_requested.exchange(false)) reload(e);
     if (events_log) events_log->flush();
+    if (baseline) baseline->tick(int64_t(realtime_s()));
+    flagged_to_rules();
     rules_tick(e);
     const uint64_t now = monotonic_ns();
     if (now - last_publish >= kPublishEveryNs) publish(e);
     notifier.tick(now, [&] { return status(e); });
-    if (baseline) baseline->tick(int64_t(realtime_s()));
   });
 
   live.run();

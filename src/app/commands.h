@@ -18,8 +18,13 @@ int run_sources(const CommonOptions& opts);
 // `check`: its raw arguments (check_procs options, ps.monitor specs, --config/--format/...);
 // returns the plugin status (0 OK .. 3 UNKNOWN) or, with --format mon, 0/1.
 int run_check(const std::vector<std::string>& args);
-// `rules export` / `rules check` over a config file; 2 on a config error.
-int run_rules_export(const std::string& config_path);
+// `rules export` / `rules check` over a config file; 2 on a config error. With `fleet`, the
+// export adds the fleet recording rules and the rare-tree alert (fewer than min_hosts hosts).
+struct RulesExportOptions {
+  bool fleet = false;
+  int min_hosts = 2;
+};
+int run_rules_export(const std::string& config_path, const RulesExportOptions& options = {});
 int run_rules_check(const std::string& config_path);
 inline constexpr const char* kDefaultRulesConfig = "/etc/procwatch/procwatch.yml";
 
@@ -40,11 +45,16 @@ struct ServeOptions {
 };
 int run_serve(const ServeOptions& opts);
 
-// `baseline list|forget|import|freeze|learn --file FILE`: offline edits of a baseline file.
+// `baseline list|diff|approve|forget|import|freeze|learn [--file FILE] [--from URL]`: offline
+// edits of a baseline file, or the same operations in a running serve (cmd_baseline.cpp lists
+// the exit codes).
+inline constexpr const char* kDefaultBaselineFile = "/var/lib/procwatch/baseline.yml";
 struct BaselineCommand {
-  std::string action;             // list, forget, import, freeze, learn
-  std::string file = "/var/lib/procwatch/baseline.yml";
-  std::vector<std::string> args;  // trees (forget) or the file to merge (import)
+  std::string action;             // list, diff, approve, forget, import, freeze, learn
+  std::string file;               // "" = kDefaultBaselineFile (when no --from)
+  std::string from;               // http(s)://HOST:PORT of a running serve --baseline
+  std::string user, password_file, ca_file;  // for --from: basic auth, TLS CA
+  std::vector<std::string> args;  // trees (approve, forget) or the file to merge (import)
   bool json = false;
 };
 int run_baseline(const BaselineCommand& cmd);

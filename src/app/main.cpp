@@ -143,12 +143,23 @@ int main(int argc, char** argv) {
   auto* rules_export =
       rules_cmd->add_subcommand("export", "Print the rules as Prometheus alerting rules (YAML)");
   rules_export->add_option("--config", rules_config, "Rule config file")->capture_default_str();
+  procwatch::app::RulesExportOptions export_opts;
+  rules_export->add_flag("--fleet", export_opts.fleet,
+                         "Add recording rules counting on how many hosts each tree ran in the "
+                         "last day, and an alert for trees that ran on few of them");
+  rules_export
+      ->add_option("--fleet.min-hosts", export_opts.min_hosts,
+                   "The fleet alert fires for a tree that ran on fewer hosts than this, in a "
+                   "job with at least this many hosts")
+      ->check(CLI::Range(2, 1000000))
+      ->capture_default_str();
   auto* rules_check = rules_cmd->add_subcommand("check", "Validate a rule config file");
   rules_check->add_option("--config", rules_config, "Rule config file")->capture_default_str();
 
   procwatch::app::BaselineCommand baseline_cmd;
   auto* baseline_app = app.add_subcommand(
-      "baseline", "The learned baseline of process trees (offline edits of the file)");
+      "baseline",
+      "The learned baseline of process trees: the file (--file) or a running serve (--from)");
   baseline_app->require_subcommand(1);
   struct BaselineAction {
     const char* name;
@@ -157,14 +168,28 @@ int main(int argc, char** argv) {
   };
   for (const BaselineAction& a : {
            BaselineAction{"list", "Print the entries with first and last seen", nullptr},
+           BaselineAction{"diff",
+                          "Print the flagged entries (seen while enforcing, not in the "
+                          "baseline); exit 1 when there are some",
+                          nullptr},
+           BaselineAction{"approve", "Move the flagged entries of these trees into the baseline",
+                          "TREE..."},
            BaselineAction{"forget", "Remove every entry of these trees", "TREE..."},
            BaselineAction{"import", "Merge another baseline file into this one", "FILE"},
            BaselineAction{"freeze", "End learning now: enforce from here on", nullptr},
            BaselineAction{"learn", "Start a new learning period now", nullptr}}) {
     auto* sub = baseline_app->add_subcommand(a.name, a.help);
-    sub->add_option("--file", baseline_cmd.file, "Baseline file")->capture_default_str();
+    sub->add_option("--file", baseline_cmd.file,
+                    "Baseline file (default /var/lib/procwatch/baseline.yml); with --from, diff "
+                    "compares with it and approve writes into it");
+    sub->add_option("--from", baseline_cmd.from,
+                    "A running serve --baseline (http://HOST:PORT): through its API");
+    sub->add_option("--user", baseline_cmd.user, "--from: basic auth user (web config)");
+    sub->add_option("--password-file", baseline_cmd.password_file,
+                    "--from: file whose first line is the password (default: $PROCWATCH_PASSWORD)");
+    sub->add_option("--ca-file", baseline_cmd.ca_file, "--from https: CA certificate (PEM)");
     if (a.args_help) sub->add_option("args", baseline_cmd.args, a.args_help)->required();
-    if (std::string(a.name) == "list")
+    if (std::string(a.name) == "list" || std::string(a.name) == "diff")
       sub->add_flag("--json", baseline_cmd.json, "One JSON array of entries");
     sub->callback([&baseline_cmd, name = std::string(a.name)] { baseline_cmd.action = name; });
   }
@@ -188,7 +213,7 @@ int main(int argc, char** argv) {
   if (*sources) return procwatch::app::run_sources(sources_opts);
   if (*check) return procwatch::app::run_check(check->remaining());
   if (*baseline_app) return procwatch::app::run_baseline(baseline_cmd);
-  if (*rules_export) return procwatch::app::run_rules_export(rules_config);
+  if (*rules_export) return procwatch::app::run_rules_export(rules_config, export_opts);
   if (*rules_check) return procwatch::app::run_rules_check(rules_config);
   return procwatch::app::kExitUsage;
 }

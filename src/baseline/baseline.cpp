@@ -5,6 +5,7 @@
 #include <unistd.h>
 #include <yaml-cpp/yaml.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -56,7 +57,49 @@ int64_t parse_time(std::string_view text) {
   return int64_t(timegm(&tm));
 }
 
+namespace {
+
+void combine(Seen& e, const Seen& s) {
+  e.first_seen = e.first_seen && s.first_seen ? std::min(e.first_seen, s.first_seen)
+                                              : std::max(e.first_seen, s.first_seen);
+  e.last_seen = std::max(e.last_seen, s.last_seen);
+  e.count += s.count;
+}
+
+}  // namespace
+
+bool Baseline::flag(const Key& k, const Seen& s) {
+  if (entries_.count(k)) return true;
+  auto it = flagged_.find(k);
+  if (it != flagged_.end()) {
+    combine(it->second, s);
+    return true;
+  }
+  if (flagged_.size() >= kMaxFlagged) {
+    ++flagged_dropped_;
+    return false;
+  }
+  flagged_.emplace(k, s);
+  return true;
+}
+
+size_t Baseline::approve(const std::string& tree) {
+  size_t n = 0;
+  for (auto it = flagged_.begin(); it != flagged_.end();) {
+    if (it->first.tree != tree) {
+      ++it;
+      continue;
+    }
+    const Key k = it->first;
+    const Seen s = it->second;
+    it = flagged_.erase(it);
+    if (add(k, s)) ++n;
+  }
+  return n;
+}
+
 bool Baseline::add(const Key& k, const Seen& s) {
+  if (!flagged_.empty()) flagged_.erase(k);
   auto it = entries_.find(k);
   if (it == entries_.end()) {
     if (entries_.size() >= kMaxEntries) {
@@ -66,36 +109,50 @@ bool Baseline::add(const Key& k, const Seen& s) {
     entries_.emplace(k, s);
     return true;
   }
-  Seen& e = it->second;
-  e.first_seen = e.first_seen && s.first_seen ? std::min(e.first_seen, s.first_seen)
-                                              : std::max(e.first_seen, s.first_seen);
-  e.last_seen = std::max(e.last_seen, s.last_seen);
-  e.count += s.count;
+  combine(it->second, s);
   return true;
 }
 
-bool Baseline::observe(const std::string& tree, std::string_view exe, const std::string& user,
-                       int64_t now) {
-  Key k{tree, normalize_exe(exe), user};
-  auto it = entries_.find(k);
-  if (it != entries_.end()) {
+bool Baseline::observe(std::string_view tree, std::string_view exe, std::string_view user,
+                       int64_t now, bool* first_flag) {
+  // Most execs are of entries already known and of paths that are not random: no copy then.
+  std::string normalized;
+  if (has_random_dir(exe)) {
+    normalized = normalize_exe(exe);
+    exe = normalized;
+  }
+  const KeyView view{tree, exe, user};
+  if (auto it = entries_.find(view); it != entries_.end()) {
     it->second.last_seen = now;
     ++it->second.count;
     return true;
   }
-  if (!learning(now)) return false;
-  add(k, Seen{now, now, 1});
-  return true;
+  if (learning(now)) {
+    add(Key{std::string(tree), std::string(exe), std::string(user)}, Seen{now, now, 1});
+    return true;
+  }
+  if (auto it = flagged_.find(view); it != flagged_.end()) {
+    it->second.last_seen = now;
+    ++it->second.count;
+    if (first_flag) *first_flag = false;
+    return false;
+  }
+  const bool kept =
+      flag(Key{std::string(tree), std::string(exe), std::string(user)}, Seen{now, now, 1});
+  if (first_flag) *first_flag = kept;
+  return false;
 }
 
 size_t Baseline::forget(const std::string& tree) {
   size_t n = 0;
-  for (auto it = entries_.begin(); it != entries_.end();) {
-    if (it->first.tree == tree) {
-      it = entries_.erase(it);
-      ++n;
-    } else {
-      ++it;
+  for (Map* m : {&entries_, &flagged_}) {
+    for (auto it = m->begin(); it != m->end();) {
+      if (it->first.tree == tree) {
+        it = m->erase(it);
+        ++n;
+      } else {
+        ++it;
+      }
     }
   }
   return n;
@@ -103,6 +160,7 @@ size_t Baseline::forget(const std::string& tree) {
 
 void Baseline::merge(const Baseline& other) {
   for (const auto& [k, s] : other.entries_) add(k, s);
+  for (const auto& [k, s] : other.flagged_) flag(k, s);
 }
 
 std::string Baseline::to_yaml() const {
@@ -116,18 +174,24 @@ std::string Baseline::to_yaml() const {
   y << YAML::Key << "duration_s" << YAML::Value << learn_for_s;
   y << YAML::Key << "frozen" << YAML::Value << frozen;
   y << YAML::EndMap;
-  y << YAML::Key << "entries" << YAML::Value << YAML::BeginSeq;
-  for (const auto& [k, s] : entries_) {
-    y << YAML::BeginMap;
-    y << YAML::Key << "tree" << YAML::Value << YAML::DoubleQuoted << k.tree;
-    y << YAML::Key << "exe" << YAML::Value << YAML::DoubleQuoted << k.exe;
-    y << YAML::Key << "user" << YAML::Value << YAML::DoubleQuoted << k.user;
-    y << YAML::Key << "first_seen" << YAML::Value << format_time(s.first_seen);
-    y << YAML::Key << "last_seen" << YAML::Value << format_time(s.last_seen);
-    y << YAML::Key << "count" << YAML::Value << s.count;
-    y << YAML::EndMap;
-  }
-  y << YAML::EndSeq << YAML::EndMap;
+  auto list = [&y](const char* name, const Map& m) {
+    y << YAML::Key << name << YAML::Value << YAML::BeginSeq;
+    for (const auto& [k, s] : m) {
+      y << YAML::BeginMap;
+      y << YAML::Key << "tree" << YAML::Value << YAML::DoubleQuoted << k.tree;
+      y << YAML::Key << "exe" << YAML::Value << YAML::DoubleQuoted << k.exe;
+      y << YAML::Key << "user" << YAML::Value << YAML::DoubleQuoted << k.user;
+      y << YAML::Key << "first_seen" << YAML::Value << format_time(s.first_seen);
+      y << YAML::Key << "last_seen" << YAML::Value << format_time(s.last_seen);
+      y << YAML::Key << "count" << YAML::Value << s.count;
+      y << YAML::EndMap;
+    }
+    y << YAML::EndSeq;
+  };
+  list("entries", entries_);
+  // Seen while enforcing and not yet approved (`procwatch baseline diff|approve`).
+  if (!flagged_.empty()) list("flagged", flagged_);
+  y << YAML::EndMap;
   return std::string(y.c_str()) + "\n";
 }
 
@@ -185,13 +249,10 @@ Result<Baseline> Baseline::parse(std::string_view text, const std::string& file)
     } catch (const YAML::Exception& e) {
       fail(learn, "'duration_s' must be a number and 'frozen' true or false");
     }
-    const YAML::Node entries = need(root, "entries");
-    if (!entries.IsSequence()) fail(entries, "'entries' must be a list");
-    for (const auto& e : entries) {
+    auto entry = [](const YAML::Node& e, Key& k, Seen& s) {
       if (!e.IsMap()) fail(e, "an entry must be a map with tree, exe and user");
-      Key k{scalar(need(e, "tree"), "tree"), scalar(need(e, "exe"), "exe"),
-            scalar(need(e, "user"), "user")};
-      Seen s;
+      k = Key{scalar(need(e, "tree"), "tree"), scalar(need(e, "exe"), "exe"),
+              scalar(need(e, "user"), "user")};
       s.first_seen = time_of(need(e, "first_seen"), "first_seen");
       s.last_seen = time_of(need(e, "last_seen"), "last_seen");
       try {
@@ -199,7 +260,23 @@ Result<Baseline> Baseline::parse(std::string_view text, const std::string& file)
       } catch (const YAML::Exception&) {
         fail(e, "'count' must be a number");
       }
+    };
+    const YAML::Node entries = need(root, "entries");
+    if (!entries.IsSequence()) fail(entries, "'entries' must be a list");
+    for (const auto& e : entries) {
+      Key k;
+      Seen s;
+      entry(e, k, s);
       if (!b.add(k, s)) fail(e, "more than " + std::to_string(kMaxEntries) + " entries");
+    }
+    if (const YAML::Node flagged = root["flagged"]; flagged.IsDefined() && !flagged.IsNull()) {
+      if (!flagged.IsSequence()) fail(flagged, "'flagged' must be a list");
+      for (const auto& e : flagged) {
+        Key k;
+        Seen s;
+        entry(e, k, s);
+        b.flag(k, s);
+      }
     }
     return b;
   } catch (const ParseError& e) {

@@ -17,10 +17,25 @@ namespace procwatch::baseline {
 
 inline constexpr int kFormatVersion = 1;
 inline constexpr size_t kMaxEntries = 100000;  // learning stops adding beyond this
+inline constexpr size_t kMaxFlagged = 10000;   // flagged entries kept for review beyond this: counted
 
 struct Key {
   std::string tree, exe, user;
   auto operator<=>(const Key&) const = default;
+};
+
+// A lookup key that borrows its strings: observe() finds an entry without copying three strings.
+struct KeyView {
+  std::string_view tree, exe, user;
+};
+struct KeyLess {
+  using is_transparent = void;
+  template <class A, class B>
+  bool operator()(const A& a, const B& b) const {
+    if (int c = std::string_view(a.tree).compare(b.tree)) return c < 0;
+    if (int c = std::string_view(a.exe).compare(b.exe)) return c < 0;
+    return std::string_view(a.user).compare(b.user) < 0;
+  }
 };
 
 struct Seen {
@@ -40,19 +55,29 @@ class Baseline {
 
   bool learning(int64_t now) const { return !frozen && now < learn_started + learn_for_s; }
 
-  // One exec. True when it is in the baseline (or was learned now); false is unexpected.
-  bool observe(const std::string& tree, std::string_view exe, const std::string& user,
-               int64_t now);
+  // One exec. True when it is in the baseline (or was learned now); false is unexpected: the
+  // entry is then flagged (kept for review) and *first_flag says whether it was new.
+  bool observe(std::string_view tree, std::string_view exe, std::string_view user, int64_t now,
+               bool* first_flag = nullptr);
   bool contains(const Key& k) const { return entries_.count(k) != 0; }
-  // Adds (or refreshes) an entry; false when the cap is reached.
+  // Adds (or refreshes) an entry, unflagging it; false when the cap is reached.
   bool add(const Key& k, const Seen& s);
-  // Removes every entry of `tree`; how many.
+  // Removes every entry and every flagged entry of `tree`; how many.
   size_t forget(const std::string& tree);
-  // Takes other's entries (first seen: the earlier, last seen: the later, counts added).
+  // Moves every flagged entry of `tree` into the baseline; how many.
+  size_t approve(const std::string& tree);
+  // Takes other's entries (first seen: the earlier, last seen: the later, counts added) and its
+  // flagged entries that neither baseline holds.
   void merge(const Baseline& other);
+  // Flags an entry (as observe() does when enforcing); false when over kMaxFlagged.
+  bool flag(const Key& k, const Seen& s);
 
-  const std::map<Key, Seen>& entries() const { return entries_; }
+  using Map = std::map<Key, Seen, KeyLess>;
+  const Map& entries() const { return entries_; }
+  // Execs seen outside the baseline while enforcing, not yet approved or forgotten.
+  const Map& flagged() const { return flagged_; }
   uint64_t dropped() const { return dropped_; }  // not learned: over kMaxEntries
+  uint64_t flagged_dropped() const { return flagged_dropped_; }  // not kept: over kMaxFlagged
 
   std::string to_yaml() const;
   // Errors name the file, line and column, or the version found.
@@ -63,8 +88,10 @@ class Baseline {
   Result<bool> save(const std::string& path) const;
 
  private:
-  std::map<Key, Seen> entries_;
+  Map entries_;
+  Map flagged_;
   uint64_t dropped_ = 0;
+  uint64_t flagged_dropped_ = 0;
 };
 
 // RFC 3339 UTC seconds ("2026-12-01T12:00:00Z") and back; nullopt-like -1 when malformed.

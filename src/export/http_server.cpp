@@ -122,10 +122,31 @@ void mhd_log(void*, const char* fmt, va_list ap) {
   *start_log = line;
 }
 
-// The raw request target, kept per request for its query string.
+// The raw request target, kept per request for its query string; a POST's body as it arrives.
 struct RequestState {
   std::string uri;
+  bool post_started = false;  // the headers were checked; the body is being read
+  bool too_large = false;
+  std::string body;
 };
+
+bool is_loopback(MHD_Connection* c) {
+  const MHD_ConnectionInfo* ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+  if (ci == nullptr || ci->client_addr == nullptr) return false;
+  const sockaddr* sa = ci->client_addr;
+  if (sa->sa_family == AF_INET) {
+    sockaddr_in a4;
+    std::memcpy(&a4, sa, sizeof a4);
+    return (ntohl(a4.sin_addr.s_addr) >> 24) == 127;
+  }
+  if (sa->sa_family == AF_INET6) {
+    sockaddr_in6 a6;
+    std::memcpy(&a6, sa, sizeof a6);
+    if (IN6_IS_ADDR_LOOPBACK(&a6.sin6_addr)) return true;
+    return IN6_IS_ADDR_V4MAPPED(&a6.sin6_addr) && a6.sin6_addr.s6_addr[12] == 127;
+  }
+  return false;
+}
 
 void free_body(void* cls) { delete static_cast<std::string*>(cls); }
 
@@ -196,19 +217,46 @@ struct ServerCallbacks {
   }
 
   static MHD_Result on_request(void* cls, MHD_Connection* c, const char* url, const char* method,
-                               const char*, const char*, size_t* upload_size, void** con_cls) {
+                               const char*, const char* upload_data, size_t* upload_size,
+                               void** con_cls) {
     const auto* self = static_cast<const Server*>(cls);
-    if (*upload_size != 0) {  // a body nobody asked for: drop it
+    auto* st = static_cast<RequestState*>(*con_cls);
+    const std::string path = url ? url : "";
+    auto post = self->posts_.find(path);
+    const bool is_post = method != nullptr && std::strcmp(method, "POST") == 0 &&
+                         post != self->posts_.end() && st != nullptr;
+    if (*upload_size != 0) {
+      // A POST body on its way in (bounded); any other body nobody asked for is dropped.
+      if (is_post && st->post_started && !st->too_large) {
+        if (st->body.size() + *upload_size > post->second.max_body) {
+          st->too_large = true;
+          st->body.clear();
+        } else {
+          st->body.append(upload_data, *upload_size);
+        }
+      }
       *upload_size = 0;
       return MHD_YES;
     }
     const std::shared_ptr<const Access> access = self->access();
     Request req;
     req.method = method ? method : "";
-    req.path = url ? url : "";
-    if (const auto* st = static_cast<const RequestState*>(*con_cls)) {
+    req.path = path;
+    req.loopback = is_loopback(c);
+    if (st != nullptr) {
       const size_t q = st->uri.find('?');
       if (q != std::string::npos) req.query = st->uri.substr(q + 1);
+    }
+    if (is_post && st->post_started) {  // the whole body is in: answer
+      if (st->too_large)
+        return respond(c,
+                       {413, "text/plain; charset=utf-8",
+                        "request body larger than " + std::to_string(post->second.max_body) +
+                            " bytes\n"},
+                       *access, false);
+      req.body = std::move(st->body);
+      req.authenticated = access->users && !access->users->empty();
+      return respond(c, call(post->second.handler, req), *access, false);
     }
     const bool head = req.method == "HEAD";
     if (!client_cert_ok(*self, c))
@@ -225,21 +273,32 @@ struct ServerCallbacks {
       if (user) MHD_free(user);
       if (!ok)
         return respond(c, {401, "text/plain; charset=utf-8", "unauthorized\n"}, *access, true);
+      req.authenticated = true;
+    }
+    if (is_post) {  // checked before the body is read; the next calls bring it
+      st->post_started = true;
+      return MHD_YES;
     }
     auto it = self->handlers_.find(req.path);
-    if (it == self->handlers_.end())
+    if (it == self->handlers_.end()) {
+      if (post != self->posts_.end())
+        return respond(c, {405, "text/plain; charset=utf-8", "method not allowed (POST)\n"},
+                       *access, false);
       return respond(c, {404, "text/plain; charset=utf-8", "not found\n"}, *access, false);
+    }
     if (req.method != "GET" && !head)
       return respond(c, {405, "text/plain; charset=utf-8", "method not allowed\n"}, *access,
                      false);
-    Response r;
+    return respond(c, call(it->second, req), *access, false);
+  }
+
+  static Response call(const Handler& h, const Request& req) {
     try {
-      r = it->second(req);
+      return h(req);
     } catch (const std::exception& e) {  // never let an exception cross into MHD's C code
-      r = Response{500, "text/plain; charset=utf-8",
-                   std::string("internal error: ") + e.what() + "\n"};
+      return Response{500, "text/plain; charset=utf-8",
+                      std::string("internal error: ") + e.what() + "\n"};
     }
-    return respond(c, std::move(r), *access, false);
   }
 };
 
@@ -276,6 +335,10 @@ Server::~Server() { stop(); }
 
 void Server::handle(std::string path, Handler handler) {
   handlers_[std::move(path)] = std::move(handler);
+}
+
+void Server::handle_post(std::string path, Handler handler, size_t max_body) {
+  posts_[std::move(path)] = PostRoute{std::move(handler), max_body};
 }
 
 void Server::set_access(Access access) {

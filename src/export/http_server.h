@@ -27,9 +27,12 @@ struct MHD_Connection;
 namespace procwatch::http {
 
 struct Request {
-  std::string method;  // GET or HEAD (others are answered 405 without calling the handler)
+  std::string method;  // GET or HEAD, or POST for handle_post() paths (others: 405)
   std::string path;
   std::string query;  // after '?', undecoded; "" when none
+  std::string body;   // POST only; at most the handler's max_body bytes (else 413)
+  bool authenticated = false;  // basic auth is configured and the client passed it
+  bool loopback = false;       // the client connected from 127.0.0.0/8 or ::1
 };
 
 struct Response {
@@ -89,6 +92,9 @@ class Server {
 
   // Exact path ("/metrics"); a later call for the same path replaces the handler.
   void handle(std::string path, Handler handler);
+  // A POST-only path whose body is read up to max_body bytes (a longer one is answered 413
+  // without calling the handler). Same authentication as every other path.
+  void handle_post(std::string path, Handler handler, size_t max_body);
   // Binds and starts. Error message names the address.
   Result<bool> start(const std::string& listen_address, const ServerOptions& options);
   Result<bool> start(const std::string& listen_address, int threads = 4) {
@@ -108,7 +114,12 @@ class Server {
   friend struct ServerCallbacks;
   std::shared_ptr<const Access> access() const;
 
+  struct PostRoute {
+    Handler handler;
+    size_t max_body = 0;
+  };
   std::map<std::string, Handler, std::less<>> handlers_;
+  std::map<std::string, PostRoute, std::less<>> posts_;
   MHD_Daemon* daemon_ = nullptr;
   int port_ = 0;
   ServerOptions options_;

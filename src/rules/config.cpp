@@ -173,7 +173,8 @@ class Parser {
       throw ConfigError{root.Mark().is_null() ? YAML::Mark() : root.Mark(),
                         "empty config (expected a map with 'rules' and/or 'cpu')"};
     }
-    auto keys = check_map(root, "config", {"rules", "cpu", "redact", "redact_defaults"});
+    auto keys = check_map(root, "config",
+                          {"rules", "cpu", "unexpected", "redact", "redact_defaults"});
     if (auto it = keys.find("redact"); it != keys.end()) {
       const YAML::Node& list = it->second.second;
       if (!list.IsSequence()) {
@@ -225,10 +226,40 @@ class Parser {
                           "rule name 'cpu' is taken by the cpu section (expected another name)"};
       }
     }
+    if (auto it = keys.find("unexpected"); it != keys.end()) {
+      cfg.unexpected = parse_unexpected(it->second.second);
+      auto clash = std::find_if(cfg.rules.begin(), cfg.rules.end(), [](const Rule& r) {
+        return r.name == kUnexpectedRuleName;
+      });
+      if (clash != cfg.rules.end()) {
+        throw ConfigError{to_mark(clash->mark), "rule name 'unexpected' is taken by the "
+                                                "unexpected section (expected another name)"};
+      }
+    }
     return cfg;
   }
 
  private:
+  // unexpected: {severity: warning, for: 0s, except: {trees: [...], users: [...]}}
+  UnexpectedConfig parse_unexpected(const YAML::Node& n) {
+    UnexpectedConfig u;
+    u.mark = {n.Mark().line + 1, n.Mark().column + 1};
+    if (n.IsNull()) return u;  // `unexpected:` alone: the defaults
+    auto keys = check_map(n, "unexpected", {"severity", "for", "except"});
+    if (auto it = keys.find("severity"); it != keys.end()) u.severity = severity(it->second);
+    if (auto it = keys.find("for"); it != keys.end()) {
+      u.for_duration = checked(parse_duration(scalar_kv(it->second, "for")), it->second.second);
+    }
+    if (auto it = keys.find("except"); it != keys.end()) {
+      auto ek = check_map(it->second.second, "unexpected except", {"trees", "users"});
+      if (auto e = ek.find("trees"); e != ek.end())
+        u.except_trees = string_list(e->second.second, "trees");
+      if (auto e = ek.find("users"); e != ek.end())
+        u.except_users = string_list(e->second.second, "users");
+    }
+    return u;
+  }
+
   using KeyMap = std::map<std::string, std::pair<YAML::Node, YAML::Node>>;
 
   static YAML::Mark to_mark(SourceMark m) {

@@ -31,6 +31,8 @@ void RuleEngine::adopt_states(const RuleEngine& old) {
     }
   }
   if (config_.cpu && old.config_.cpu) cpu_state_ = old.cpu_state_;
+  if (config_.unexpected && old.config_.unexpected) unexpected_state_ = old.unexpected_state_;
+  flagged_ = old.flagged_;
 }
 
 namespace {
@@ -185,6 +187,34 @@ RuleResult RuleEngine::evaluate_cpu(const CpuConfig& cpu,
   return r;
 }
 
+RuleResult RuleEngine::evaluate_unexpected(const UnexpectedConfig& u) const {
+  RuleResult r;
+  r.rule = std::string(kUnexpectedRuleName);
+  r.severity = u.severity;
+  r.expected = "0";
+  std::map<std::string, uint64_t> trees;  // flagged trees not excepted, with their execs
+  for (const auto& f : flagged_) {
+    bool excepted = false;
+    for (const auto& t : u.except_trees) excepted = excepted || glob_match(t, f.tree);
+    for (const auto& g : u.except_users) excepted = excepted || glob_match(g, f.user);
+    if (!excepted) trees[f.tree] += f.count;
+  }
+  r.count = int64_t(trees.size());
+  r.raw_ok = trees.empty();
+  r.message = "unexpected: " + std::to_string(r.count) +
+              (r.count == 1 ? " tree" : " trees") + " outside the baseline";
+  size_t shown = 0;
+  for (const auto& [tree, n] : trees) {
+    if (shown < kMaxResultPids) r.failing_keys.push_back(tree);
+    if (shown < 5)
+      r.message += std::string(shown ? ", " : ": ") + tree + " (" + std::to_string(n) +
+                   (n == 1 ? " exec)" : " execs)");
+    ++shown;
+  }
+  if (shown > 5) r.message += ", ...";
+  return r;
+}
+
 void RuleEngine::apply_for(State& st, std::chrono::milliseconds for_duration, TimePoint now,
                            RuleResult& r) {
   if (r.raw_ok) {
@@ -219,6 +249,11 @@ std::vector<RuleResult> RuleEngine::evaluate(const std::vector<ProcSample>& snap
   if (config_.cpu) {
     RuleResult r = evaluate_cpu(*config_.cpu, snapshot);
     apply_for(cpu_state_, config_.cpu->for_duration, now, r);
+    out.push_back(std::move(r));
+  }
+  if (config_.unexpected) {
+    RuleResult r = evaluate_unexpected(*config_.unexpected);
+    apply_for(unexpected_state_, config_.unexpected->for_duration, now, r);
     out.push_back(std::move(r));
   }
   return out;
@@ -360,7 +395,68 @@ void emit_alert(YAML::Emitter& e, const std::string& rule, std::chrono::millisec
 
 }  // namespace
 
-std::string export_prometheus_rules(const Config& config) {
+namespace {
+
+// The baseline alert and, with fleet, the fleet rules (see ExportOptions).
+void emit_baseline_groups(YAML::Emitter& e, const ExportOptions& o) {
+  auto map_of = [&e](std::initializer_list<std::pair<const char*, std::string>> kv) {
+    e << YAML::BeginMap;
+    for (const auto& [k, v] : kv) e << YAML::Key << k << YAML::Value << v;
+    e << YAML::EndMap;
+  };
+  e << YAML::BeginMap;
+  e << YAML::Key << "name" << YAML::Value << "procwatch-baseline";
+  e << YAML::Key << "rules" << YAML::Value << YAML::BeginSeq;
+  e << YAML::BeginMap;
+  e << YAML::Key << "alert" << YAML::Value << "ProcwatchUnexpectedExecs";
+  // A counter first scraped at 1 has no increase yet: the `unless ... offset` arm catches a
+  // tree whose series is new in the last 5 minutes.
+  e << YAML::Key << "expr" << YAML::Value
+    << "increase(procwatch_unexpected_execs_total[5m]) > 0\n"
+       "or (procwatch_unexpected_execs_total unless procwatch_unexpected_execs_total offset 5m)";
+  e << YAML::Key << "labels" << YAML::Value;
+  map_of({{"severity", "warning"}});
+  e << YAML::Key << "annotations" << YAML::Value;
+  map_of({{"summary", "unexpected process tree {{ $labels.tree }} on {{ $labels.instance }}"},
+          {"description",
+           "procwatch saw execs of {{ $labels.tree }} that its baseline does not hold. Review "
+           "with `procwatch baseline diff --from URL`, approve with `procwatch baseline approve "
+           "--from URL TREE`."}});
+  e << YAML::EndMap;
+  e << YAML::EndSeq << YAML::EndMap;
+  if (!o.fleet) return;
+  const std::string n = std::to_string(o.min_hosts);
+  e << YAML::BeginMap;
+  e << YAML::Key << "name" << YAML::Value << "procwatch-fleet";
+  e << YAML::Key << "rules" << YAML::Value << YAML::BeginSeq;
+  // One series per (job, instance, tree) that exec'd in the last day.
+  map_of({{"record", "instance_tree:procwatch_tree_ran:1d"},
+          {"expr", "max by (job, instance, tree) (clamp_max(max_over_time("
+                  "procwatch_tree_execs_total{tree!=\"" + std::string("/other") + "\"}[1d]) > 0, 1))"}});
+  map_of({{"record", "job_tree:procwatch_hosts_ran:1d"},
+          {"expr", "count by (job, tree) (instance_tree:procwatch_tree_ran:1d)"}});
+  map_of({{"record", "job:procwatch_hosts:1d"},
+          {"expr", "count by (job) (max by (job, instance) (max_over_time(procwatch_build_info[1d])))"}});
+  e << YAML::BeginMap;
+  e << YAML::Key << "alert" << YAML::Value << "ProcwatchRareTree";
+  e << YAML::Key << "expr" << YAML::Value
+    << "instance_tree:procwatch_tree_ran:1d\n"
+       "and on (job, tree) (job_tree:procwatch_hosts_ran:1d < " + n + ")\n"
+       "and on (job) (job:procwatch_hosts:1d >= " + n + ")";
+  e << YAML::Key << "labels" << YAML::Value;
+  map_of({{"severity", "warning"}});
+  e << YAML::Key << "annotations" << YAML::Value;
+  map_of({{"summary", "process tree {{ $labels.tree }} ran on {{ $labels.instance }}, on "
+                      "fewer than " + n + " hosts of job {{ $labels.job }}"},
+          {"description",
+           "In the last day the tree {{ $labels.tree }} ran on fewer than " + n +
+               " of the hosts of job {{ $labels.job }}. A tree that runs on few hosts of a "
+               "fleet is the fleet's unexpected launch."}});
+  e << YAML::EndMap;
+  e << YAML::EndSeq << YAML::EndMap;
+}
+
+std::string export_prometheus_rules(const Config& config, const ExportOptions* options) {
   YAML::Emitter e;
   e << YAML::BeginMap << YAML::Key << "groups" << YAML::Value << YAML::BeginSeq;
   e << YAML::BeginMap;
@@ -378,10 +474,28 @@ std::string export_prometheus_rules(const Config& config) {
     emit_alert(e, std::string(kCpuRuleName), config.cpu->for_duration, config.cpu->severity,
                "A process not exempt from the CPU check uses more CPU than allowed.");
   }
-  e << YAML::EndSeq << YAML::EndMap << YAML::EndSeq << YAML::EndMap;
+  if (config.unexpected) {
+    emit_alert(e, std::string(kUnexpectedRuleName), config.unexpected->for_duration,
+               config.unexpected->severity,
+               "The baseline flagged process trees it never saw while learning; review them "
+               "with `procwatch baseline diff` and approve with `procwatch baseline approve`.");
+  }
+  e << YAML::EndSeq << YAML::EndMap;
+  if (options) emit_baseline_groups(e, *options);
+  e << YAML::EndSeq << YAML::EndMap;
   std::string out = e.c_str();
   out += "\n";
   return out;
+}
+
+}  // namespace
+
+std::string export_prometheus_rules(const Config& config, const ExportOptions& options) {
+  return export_prometheus_rules(config, &options);
+}
+
+std::string export_prometheus_rules(const Config& config) {
+  return export_prometheus_rules(config, nullptr);
 }
 
 std::string export_prometheus_rules(const std::vector<Rule>& rules) {

@@ -57,8 +57,11 @@ Status overall_status(const std::vector<RuleResult>& results);
 class RuleEngine {
  public:
   explicit RuleEngine(Config config);
-  // Results in config order, the CPU result ("cpu") last when configured.
+  // Results in config order, then the CPU result ("cpu") and the unexpected result
+  // ("unexpected") when configured.
   std::vector<RuleResult> evaluate(const std::vector<ProcSample>& snapshot, TimePoint now);
+  // What the baseline flagged, for the `unexpected` rule (kept until the next call).
+  void set_flagged(std::vector<FlaggedExec> flagged) { flagged_ = std::move(flagged); }
   const Config& config() const { return config_; }
   // Keeps `old`'s `for` timers and violation counters for rules of the same name (and for the
   // cpu section), so a config reload does not reset procwatch_rule_violations_total.
@@ -75,10 +78,13 @@ class RuleEngine {
   RuleResult evaluate_rule(const Rule& rule, const std::vector<ProcSample>& snapshot,
                            const MatchContext& ctx) const;
   RuleResult evaluate_cpu(const CpuConfig& cpu, const std::vector<ProcSample>& snapshot) const;
+  RuleResult evaluate_unexpected(const UnexpectedConfig& u) const;
 
   Config config_;
   std::vector<State> states_;
   State cpu_state_;
+  State unexpected_state_;
+  std::vector<FlaggedExec> flagged_;
 };
 
 // Nagios plugin output: "PROCS CRITICAL: <failing rules> | <perfdata>".
@@ -95,6 +101,15 @@ std::string format_mon(const std::vector<RuleResult>& results);
 // Prometheus alerting rules (one alert per rule on procwatch_rule_ok{rule="X"} == 0, `for:`
 // from the rule, a severity label and a summary annotation). Passes `promtool check rules`.
 std::string export_prometheus_rules(const Config& config);
+// The same, plus a group "procwatch-baseline" (an alert per tree on new unexpected execs) and,
+// with fleet, a group "procwatch-fleet": recording rules counting on how many hosts (instances)
+// of each job every tree ran in the last day, and an alert for a tree that ran on fewer than
+// min_hosts of them in a job that has at least min_hosts.
+struct ExportOptions {
+  bool fleet = false;
+  int min_hosts = 2;
+};
+std::string export_prometheus_rules(const Config& config, const ExportOptions& options);
 std::string export_prometheus_rules(const std::vector<Rule>& rules);
 
 }  // namespace procwatch::rules

@@ -142,10 +142,28 @@ struct CpuConfig {
 // Name of the CPU pseudo-rule in results and metrics.
 inline constexpr std::string_view kCpuRuleName = "cpu";
 
+// `unexpected:`: violated while the baseline (`serve --baseline`) holds flagged execs (seen
+// outside it while enforcing, not yet approved or forgotten) that no `except` glob covers.
+struct UnexpectedConfig {
+  Severity severity = Severity::kWarning;
+  std::chrono::milliseconds for_duration{0};
+  std::vector<std::string> except_trees;  // globs over the tree name
+  std::vector<std::string> except_users;  // globs over the user name (or the uid as text)
+  SourceMark mark;
+};
+inline constexpr std::string_view kUnexpectedRuleName = "unexpected";
+
+// One flagged baseline entry as the `unexpected` rule sees it.
+struct FlaggedExec {
+  std::string tree, exe, user;
+  uint64_t count = 0;
+};
+
 struct Config {
   std::string file;
   std::vector<Rule> rules;
   std::optional<CpuConfig> cpu;
+  std::optional<UnexpectedConfig> unexpected;
   // Secrets masked in printed argv (redact::Redactor): `redact:` patterns added to the
   // defaults, which `redact_defaults: false` turns off. Patterns are checked at parse time.
   std::vector<std::string> redact;

@@ -88,6 +88,11 @@ std::vector<rules::ProcSample> RuleMonitor::cached_samples(std::vector<ProcInfo>
   return out;
 }
 
+void RuleMonitor::set_flagged(std::vector<rules::FlaggedExec> flagged) {
+  engine_.set_flagged(std::move(flagged));
+  pending_ = true;
+}
+
 bool RuleMonitor::tick(const std::function<std::vector<ProcInfo>()>& infos, bool events_arrived,
                        rules::TimePoint now) {
   const bool cpu_due = !last_cpu_ || now - *last_cpu_ >= options_.cpu_interval;

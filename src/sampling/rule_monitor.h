@@ -41,6 +41,10 @@ class RuleMonitor {
   bool tick(const std::function<std::vector<ProcInfo>()>& infos, bool events_arrived,
             rules::TimePoint now);
 
+  // Engine thread: the baseline's flagged entries for the `unexpected` rule; evaluated at the
+  // next tick().
+  void set_flagged(std::vector<rules::FlaggedExec> flagged);
+
   // Engine thread: evaluate `config` from now on (SIGHUP). Rules that keep their name keep
   // their `for` timers and violation counters; the next tick() evaluates at once.
   void reload(rules::Config config);
