@@ -476,6 +476,17 @@ MONITORS = [
             parse_file="metrics", targets=TARGETS_SERVE,
             note="counts from /metrics (trees ending in the copy's name), scraped after "
                  "catch-up; no argv in metrics, so exact/full path/named are n/a"),
+    # The baseline issue: the same serve run enforcing a baseline of BASELINE_ENTRIES entries
+    # (the workload's own entries among them, so its execs are expected); its CPU per 10,000
+    # processes is compared with procwatch-serve's (print_baseline_cost).
+    Monitor("procwatch-serve-baseline", ["{procwatch}", "serve", "--web.listen-address",
+                                         "127.0.0.1:{port}", "--source", "auto",
+                                         "--baseline", "{baseline}",
+                                         "--baseline.save-interval", "1h"],
+            parse_procwatch_metrics, ready_file="stderr", ready_regex=_PW_READY,
+            ready_http="/-/healthy", settle=0.2, catchup="cpu", before_stop=scrape_metrics,
+            parse_file="metrics", targets=TARGETS_SERVE,
+            note="procwatch-serve with --baseline: 2,000 entries, enforcing"),
     Monitor("procwatch", ["{procwatch}", "trace", "--json"], parse_procwatch_json,
             ready_file="stderr", ready_regex=_PW_READY, settle=0.2, targets=TARGETS_CAPTURE,
             default=False),
@@ -487,9 +498,15 @@ MONITORS = [
 ]
 
 
-def resolve_argv(m: Monitor, procwatch: str, port: Optional[int] = None) -> list:
+BASELINE_ENTRIES = 2000
+
+
+def resolve_argv(m: Monitor, procwatch: str, port: Optional[int] = None,
+                 baseline: Optional[str] = None) -> list:
     port_s = str(port) if port is not None else "{port}"
-    return [procwatch if a == "{procwatch}" else a.replace("{port}", port_s) for a in m.argv]
+    return [procwatch if a == "{procwatch}" else
+            a.replace("{port}", port_s).replace("{baseline}", baseline or "{baseline}")
+            for a in m.argv]
 
 
 def available(m: Monitor, procwatch: str) -> Optional[str]:
@@ -546,6 +563,47 @@ class Bench:
         tids = [int(t) for t in m.group(1).split()] if m else []
         return {"pid": p.pid, "wall_s": wall, "failures": failures,
                 "spawned": a.count - failures, "spawner_tids": tids}
+
+    def baseline_file(self) -> str:
+        """A frozen baseline of BASELINE_ENTRIES entries holding the workload's own: learned by
+        a serve over a short workload, then topped up with synthetic entries (baseline import)."""
+        path = os.path.join(self.tmp, "baseline.yml")
+        if os.path.exists(path):
+            return path
+        a = self.args
+        port = free_port()
+        err = os.path.join(self.tmp, "learn.err")
+        with open(err, "wb") as fe:
+            p = self._popen([a.procwatch, "serve", "--web.listen-address", f"127.0.0.1:{port}",
+                             "--baseline", path, "--baseline.learn", "1h"],
+                            stdout=subprocess.DEVNULL, stderr=fe)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                if http_get(port, "/-/healthy")[0] == 200:
+                    break
+            except OSError:
+                time.sleep(0.2)
+        self._popen([a.spawner, self.exe, "200", "1"], stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL).wait(timeout=60)
+        time.sleep(2)
+        stop_process(p)
+        pw = lambda *args: subprocess.run([a.procwatch, "baseline", *args, "--file", path],
+                                          capture_output=True, text=True, check=True)
+        have = len(json.loads(pw("list", "--json").stdout))
+        synth = os.path.join(self.tmp, "synthetic.yml")
+        with open(synth, "w") as f:
+            f.write("version: 1\nlearning: {started: 2026-01-01T00:00:00Z, duration_s: 0, "
+                    "frozen: true}\nentries:\n")
+            for i in range(max(0, BASELINE_ENTRIES - have)):
+                f.write(f'  - {{tree: "/cron/base/job{i:04d}.sh", exe: "/usr/bin/dash", '
+                        f'user: "root", first_seen: 2026-01-01T00:00:00Z, '
+                        f'last_seen: 2026-01-01T00:00:00Z, count: 1}}\n')
+        pw("import", synth)
+        pw("freeze")
+        n = len(json.loads(pw("list", "--json").stdout))
+        print(f"baseline: {n} entries ({have} learned from the workload), enforcing", flush=True)
+        return path
 
     def run_baseline(self, rnd: int) -> dict:
         r = self.run_spawner()
@@ -626,7 +684,11 @@ class Bench:
         out = os.path.join(self.tmp, f"r{rnd}-{m.name}.out")
         err = os.path.join(self.tmp, f"r{rnd}-{m.name}.err")
         port = free_port() if any("{port}" in x for x in m.argv) else None
-        argv = resolve_argv(m, a.procwatch, port)
+        baseline = None
+        if "{baseline}" in m.argv:  # a fresh copy each run: flagged entries do not pile up
+            baseline = os.path.join(self.tmp, f"r{rnd}-baseline.yml")
+            shutil.copy(self.baseline_file(), baseline)
+        argv = resolve_argv(m, a.procwatch, port, baseline)
         res["argv"] = argv
         with open(out, "wb") as fo, open(err, "wb") as fe:
             p = self._popen(argv, stdout=fo, stderr=fe)
@@ -795,6 +857,29 @@ def print_table(summary: dict, monitors: list, args, exe: str):
           " baseline).")
 
 
+def print_baseline_cost(runs: list) -> Optional[dict]:
+    """CPU per 10,000 processes of serve with and without the baseline: medians, min-max, and
+    the per-round ratio (the target: within 10%)."""
+    def of(name):
+        return {r["round"]: r["cpu_per_10k"] for r in runs
+                if r["monitor"] == name and "error" not in r and r.get("cpu_per_10k")}
+    plain, based = of("procwatch-serve"), of("procwatch-serve-baseline")
+    rounds = sorted(set(plain) & set(based))
+    if not rounds:
+        return None
+    ratios = [based[r] / plain[r] - 1 for r in rounds]
+    sp, sb, sr = _stat(list(plain.values())), _stat(list(based.values())), _stat(ratios)
+    print()
+    print("Baseline cost (serve --baseline, 2,000 entries, enforcing, vs serve), CPU s per "
+          "10,000 processes, median (min-max):")
+    print(f"  serve            {sp['median']:.3f} ({sp['min']:.3f}-{sp['max']:.3f})")
+    print(f"  serve --baseline {sb['median']:.3f} ({sb['min']:.3f}-{sb['max']:.3f})")
+    verdict = "PASS" if sr["median"] <= 0.10 else "MISS"
+    print(f"  per-round change {sr['median'] * 100:+.1f}% ({sr['min'] * 100:+.1f}% to "
+          f"{sr['max'] * 100:+.1f}%)  {verdict} (target: within 10%)")
+    return {"serve": sp, "serve_baseline": sb, "change": sr, "result": verdict}
+
+
 def judge(summary: dict, monitors: list) -> list:
     """(monitor, target text with the judged figure, figure, PASS/MISS) for every target of
     every monitor that has targets."""
@@ -922,6 +1007,9 @@ def main() -> int:
 
     summary = derive(runs, monitors)
     print_table(summary, monitors, args, bench.exe)
+    cost = print_baseline_cost(runs)
+    if cost:
+        summary["baseline_cost"] = cost
     verdicts = judge(summary, monitors)
     if verdicts:
         print()

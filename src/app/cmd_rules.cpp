@@ -26,6 +26,13 @@ int run_rules_export(const std::string& config_path, const RulesExportOptions& o
   rules::ExportOptions o;
   o.fleet = options.fleet;
   o.min_hosts = options.min_hosts;
+  auto fleet_for = rules::parse_duration(options.fleet_for);
+  if (!fleet_for) {
+    std::fprintf(stderr, "procwatch: --fleet.for: %s\n",
+                 escape_control(fleet_for.error().message).c_str());
+    return kExitUsage;
+  }
+  o.fleet_for = *fleet_for;
   std::fputs(rules::export_prometheus_rules(*config, o).c_str(), stdout);
   return std::fflush(stdout) == 0 ? kExitOk : kExitFailure;
 }

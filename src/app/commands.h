@@ -23,6 +23,7 @@ int run_check(const std::vector<std::string>& args);
 struct RulesExportOptions {
   bool fleet = false;
   int min_hosts = 2;
+  std::string fleet_for = "30m";
 };
 int run_rules_export(const std::string& config_path, const RulesExportOptions& options = {});
 int run_rules_check(const std::string& config_path);

@@ -153,6 +153,10 @@ int main(int argc, char** argv) {
                    "job with at least this many hosts")
       ->check(CLI::Range(2, 1000000))
       ->capture_default_str();
+  rules_export
+      ->add_option("--fleet.for", export_opts.fleet_for,
+                   "How long a tree must stay rare before the fleet alert fires")
+      ->capture_default_str();
   auto* rules_check = rules_cmd->add_subcommand("check", "Validate a rule config file");
   rules_check->add_option("--config", rules_config, "Rule config file")->capture_default_str();
 

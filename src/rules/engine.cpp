@@ -443,6 +443,9 @@ void emit_baseline_groups(YAML::Emitter& e, const ExportOptions& o) {
     << "instance_tree:procwatch_tree_ran:1d\n"
        "and on (job, tree) (job_tree:procwatch_hosts_ran:1d < " + n + ")\n"
        "and on (job) (job:procwatch_hosts:1d >= " + n + ")";
+  // Scrapes of two hosts are not simultaneous, and a rollout reaches hosts one by one: a tree
+  // must stay rare this long.
+  if (o.fleet_for.count() > 0) e << YAML::Key << "for" << YAML::Value << format_duration(o.fleet_for);
   e << YAML::Key << "labels" << YAML::Value;
   map_of({{"severity", "warning"}});
   e << YAML::Key << "annotations" << YAML::Value;

@@ -108,6 +108,7 @@ std::string export_prometheus_rules(const Config& config);
 struct ExportOptions {
   bool fleet = false;
   int min_hosts = 2;
+  std::chrono::milliseconds fleet_for{std::chrono::minutes(30)};  // `for:` of the fleet alert
 };
 std::string export_prometheus_rules(const Config& config, const ExportOptions& options);
 std::string export_prometheus_rules(const std::vector<Rule>& rules);

@@ -4,6 +4,11 @@ Script A runs while the baseline learns (3 s); afterwards A again and a new scri
 counted in procwatch_unexpected_execs_total and has "expected": false in the events log. After a
 restart the file keeps the learned entries and enforcement. The offline CLI lists, forgets and
 freezes.
+
+Through the API (basic auth from --web.config.file): `baseline diff --from` shows B flagged,
+`baseline approve --from` B takes effect in the running daemon at once (B again is expected)
+and is saved; without credentials the POST is 401. The `unexpected` rule is violated while B is
+flagged (`check --from` says WARNING), and OK once approved; after a restart B stays expected.
 """
 import json
 import os
@@ -14,7 +19,23 @@ import tempfile
 import time
 import unittest
 
+import urllib.error
+import urllib.request
+
 from pwtest import PROCWATCH, free_port, http_get, main, samples, stop, unique, wait_until
+
+# htpasswd -nbBC 10 prometheus s3cret-pass (the hash test_web.py uses)
+HASH = "$2y$10$/ylqEOB8seHwk0cHHv04kO6DAlfPhp3EGguCtoF8krNT2GqVi8jnO"
+PASSWORD = "s3cret-pass"
+
+
+def metrics_auth(base):
+    import base64
+    req = urllib.request.Request(base + "/metrics")
+    req.add_header("Authorization", "Basic " +
+                   base64.b64encode(f"prometheus:{PASSWORD}".encode()).decode())
+    with urllib.request.urlopen(req, timeout=5) as r:
+        return r.read().decode()
 
 
 def script(dir_, name):
@@ -35,7 +56,7 @@ class BaselineTest(unittest.TestCase):
     def tearDown(self):
         shutil.rmtree(self.dir, ignore_errors=True)
 
-    def serve(self, *extra):
+    def serve(self, *extra, auth=False):
         port = free_port()
         p = subprocess.Popen([PROCWATCH, "serve", "--web.listen-address", f"127.0.0.1:{port}",
                               "--baseline", self.file, "--baseline.learn", "3s",
@@ -44,7 +65,14 @@ class BaselineTest(unittest.TestCase):
                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
         self.addCleanup(stop, p, signal.SIGKILL)
         base = f"http://127.0.0.1:{port}"
-        self.assertTrue(wait_until(lambda: http_get(base + "/-/healthy")[0] == 200, 20))
+        def healthy():
+            try:
+                return http_get(base + "/-/healthy")[0] == 200
+            except urllib.error.HTTPError as e:
+                return auth and e.code == 401
+            except OSError:
+                return False
+        self.assertTrue(wait_until(healthy, 20))
         return p, base
 
     def unexpected(self, base, name):
@@ -83,7 +111,9 @@ class BaselineTest(unittest.TestCase):
         with open(self.file) as f:
             text = f.read()
         self.assertIn(os.path.basename(a), text)
-        self.assertNotIn(names_b, text)
+        entries_text = text.split("\nflagged:")[0]
+        self.assertNotIn(names_b, entries_text)
+        self.assertIn(names_b, text.split("\nflagged:")[1])  # kept for review
 
         # A restart keeps the entries and the learning start: still enforcing.
         p2, base2 = self.serve()
@@ -112,8 +142,120 @@ class BaselineTest(unittest.TestCase):
         self.assertNotIn(tree_a[0] + " ", r.stdout)
         r = subprocess.run([PROCWATCH, "baseline", "forget", "--file", self.file, "/no/such"],
                            capture_output=True, text=True)
-        self.assertEqual(r.returncode, 2)
+        self.assertEqual(r.returncode, 1)
         self.assertEqual(len(r.stderr.splitlines()), 1, r.stderr)
+
+        # Offline diff shows B flagged (exit 1); approve moves it into the entries (exit 0).
+        r = subprocess.run([PROCWATCH, "baseline", "diff", "--json", "--file", self.file],
+                           capture_output=True, text=True)
+        self.assertEqual(r.returncode, 1, r.stderr)
+        tree_b = sorted({e["tree"] for e in json.loads(r.stdout)
+                         if names_b in e["tree"].split("/")})
+        self.assertTrue(tree_b, r.stdout)
+        r = subprocess.run([PROCWATCH, "baseline", "approve", "--file", self.file, *tree_b],
+                           capture_output=True, text=True)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        r = subprocess.run([PROCWATCH, "baseline", "diff", "--file", self.file],
+                           capture_output=True, text=True)
+        self.assertNotIn(names_b, r.stdout)
+
+    def test_approve_through_the_api_with_basic_auth(self):
+        a = script(self.dir, unique("basea") + ".sh")
+        b = script(self.dir, unique("baseb") + ".sh")
+        web = os.path.join(self.dir, "web.yml")
+        with open(web, "w") as f:
+            f.write(f"basic_auth_users:\n  prometheus: {HASH}\n")
+        rules = os.path.join(self.dir, "rules.yml")
+        with open(rules, "w") as f:
+            f.write("unexpected:\n  severity: warning\n  for: 0s\n"
+                    "  except: {trees: ['/no/such/*']}\n")
+        extra = ["--web.config.file", web, "--config", rules]
+        env = dict(os.environ, PROCWATCH_PASSWORD=PASSWORD)
+        p, base = self.serve(*extra, auth=True)
+        subprocess.run([a], check=True)
+        self.assertTrue(wait_until(lambda: self.logged(a), 10))
+        self.assertTrue(wait_until(lambda: samples(metrics_auth(base),
+                                                   "procwatch_baseline_learning")[0][1] == 0
+                                   or None, 10, step=0.5))
+        subprocess.run([a], check=True)
+        subprocess.run([b], check=True)
+        self.assertTrue(wait_until(lambda: self.logged(b), 10))
+        self.assertEqual(self.logged(b)[0]["expected"], False)
+        names_b = os.path.basename(b)
+
+        def pw(*args, **kw):
+            return subprocess.run([PROCWATCH, "baseline", *args, "--from", base,
+                                   "--user", "prometheus"], capture_output=True, text=True,
+                                  env=kw.get("env", env), timeout=30)
+
+        # diff: B flagged (exit 1), A not.
+        r = self.wait_for(lambda: pw("diff", "--json"),
+                          lambda r: any(names_b in e["tree"] for e in json.loads(r.stdout)))
+        self.assertEqual(r.returncode, 1, r.stderr)
+        flagged = json.loads(r.stdout)
+        self.assertFalse([e for e in flagged if os.path.basename(a) in e["tree"]], flagged)
+        trees_b = sorted({e["tree"] for e in flagged if names_b in e["tree"].split("/")})
+        # The unexpected rule: WARNING through check --from (no auth on check: read /api/v1/rules
+        # with the credentials here instead).
+        def rule_state():
+            import base64
+            req = urllib.request.Request(base + "/api/v1/rules")
+            req.add_header("Authorization", "Basic " +
+                           base64.b64encode(f"prometheus:{PASSWORD}".encode()).decode())
+            with urllib.request.urlopen(req, timeout=5) as resp:
+                doc = json.loads(resp.read())
+            return [x for x in doc["rules"] if x["rule"] == "unexpected"][0]
+        self.assertTrue(wait_until(lambda: rule_state()["ok"] is False, 10), rule_state())
+        self.assertTrue(any(names_b in k for k in rule_state()["failing_keys"]))
+        # No credentials: 401, exit 3, one line.
+        r = pw("approve", *trees_b, env={k: v for k, v in env.items()
+                                         if k != "PROCWATCH_PASSWORD"})
+        self.assertEqual(r.returncode, 3, r.stderr)
+        self.assertIn("401", r.stderr)
+        self.assertEqual(len(r.stderr.splitlines()), 1, r.stderr)
+        # A tree that is not flagged: exit 1, nothing changed.
+        r = pw("approve", "/no/such/tree")
+        self.assertEqual(r.returncode, 1, r.stderr)
+        r = pw("approve", *trees_b)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("approved", r.stdout)
+        # Saved at once, and in effect at once: B again is expected.
+        with open(self.file) as f:
+            self.assertIn(names_b, f.read().split("\nflagged:")[0])
+        subprocess.run([b], check=True)
+        self.assertTrue(wait_until(lambda: len(self.logged(b)) >= 2, 10))
+        self.assertEqual(self.logged(b)[-1]["expected"], True, self.logged(b))
+        self.assertTrue(wait_until(lambda: rule_state()["ok"] is True, 10), rule_state())
+        r = pw("diff")
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertEqual(stop(p), 0)
+        p.stderr.close()
+
+        # Restart: B stays expected, still enforcing.
+        p2, base2 = self.serve(*extra, auth=True)
+        self.assertEqual(samples(metrics_auth(base2), "procwatch_baseline_learning")[0][1], 0)
+        n = len(self.logged(b))
+        subprocess.run([b], check=True)
+        self.assertTrue(wait_until(lambda: len(self.logged(b)) > n, 10))
+        self.assertEqual(self.logged(b)[-1]["expected"], True)
+        self.assertEqual(sum(v for l, v in samples(metrics_auth(base2),
+                                                   "procwatch_unexpected_execs_total")
+                             if names_b in l["tree"]), 0)
+        self.assertEqual(stop(p2), 0)
+        p2.stderr.close()
+
+    def wait_for(self, run, pred, timeout=10):
+        deadline = time.time() + timeout
+        while True:
+            r = run()
+            try:
+                if pred(r):
+                    return r
+            except ValueError:
+                pass
+            if time.time() > deadline:
+                self.fail(f"timed out: {r.returncode} {r.stdout} {r.stderr}")
+            time.sleep(0.3)
 
     def test_corrupt_file_is_one_line_and_a_fresh_learning_period(self):
         with open(self.file, "w") as f:

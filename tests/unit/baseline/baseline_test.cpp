@@ -163,5 +163,46 @@ TEST(BaselineTime, RoundTrips) {
   EXPECT_EQ(parse_time("2026-11-29 04:53:20"), -1);
 }
 
+TEST(Baseline, FlaggedUntilApprovedOrForgotten) {
+  Baseline b = learning_at(kT0);
+  b.observe("/cron/base/backup.sh", "/usr/bin/dash", "root", kT0);
+  bool first = false;
+  EXPECT_FALSE(b.observe("/tmp/x/miner", "/tmp/tmp.k3JdQ2xZpL/miner", "root", kT0 + 200, &first));
+  EXPECT_TRUE(first);
+  EXPECT_FALSE(b.observe("/tmp/x/miner", "/tmp/tmp.Qx81mZkd0A/miner", "root", kT0 + 300, &first));
+  EXPECT_FALSE(first);  // the same entry (random directory): logged once
+  EXPECT_FALSE(b.observe("/sshd/y", "/usr/bin/y", "root", kT0 + 301, &first));
+  ASSERT_EQ(b.flagged().size(), 2u);
+  const Seen& f = b.flagged().at(Key{"/tmp/x/miner", "/tmp/<random>/miner", "root"});
+  EXPECT_EQ(f.count, 2u);
+  EXPECT_EQ(f.first_seen, kT0 + 200);
+  EXPECT_EQ(f.last_seen, kT0 + 300);
+
+  // The file keeps them apart from the entries, and reads them back.
+  auto again = Baseline::parse(b.to_yaml(), "b.yml");
+  ASSERT_TRUE(again.ok()) << again.error().message;
+  EXPECT_EQ(again->entries().size(), 1u);
+  EXPECT_EQ(again->flagged().size(), 2u);
+
+  EXPECT_EQ(b.approve("/tmp/x/miner"), 1u);
+  EXPECT_EQ(b.approve("/no/such"), 0u);
+  EXPECT_TRUE(b.observe("/tmp/x/miner", "/tmp/tmp.ZZ81mZkd0A/miner", "root", kT0 + 400));
+  EXPECT_EQ(b.entries().at(Key{"/tmp/x/miner", "/tmp/<random>/miner", "root"}).count, 3u);
+  EXPECT_EQ(b.forget("/sshd/y"), 1u);
+  EXPECT_TRUE(b.flagged().empty());
+}
+
+TEST(Baseline, FlaggedIsCappedAndLearningUnflags) {
+  Baseline b = learning_at(kT0, 0);
+  for (size_t i = 0; i < kMaxFlagged + 5; ++i)
+    b.observe("/t/" + std::to_string(i), "/bin/t", "root", kT0 + 1);
+  EXPECT_EQ(b.flagged().size(), kMaxFlagged);
+  EXPECT_EQ(b.flagged_dropped(), 5u);
+  b.learn_started = kT0 + 10;  // `baseline learn`
+  b.learn_for_s = 100;
+  EXPECT_TRUE(b.observe("/t/0", "/bin/t", "root", kT0 + 11));
+  EXPECT_EQ(b.flagged().count(Key{"/t/0", "/bin/t", "root"}), 0u);
+}
+
 }  // namespace
 }  // namespace procwatch::baseline

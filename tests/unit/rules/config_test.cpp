@@ -95,6 +95,26 @@ TEST(Config, ParsesCpu) {
   EXPECT_TRUE(r->rules.empty());
 }
 
+TEST(Config, ParsesUnexpected) {
+  auto r = parse(R"(unexpected:
+  severity: critical
+  for: 30s
+  except: {trees: ["/cron/*"], users: [backup, "10*"]}
+)");
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  ASSERT_TRUE(r->unexpected);
+  EXPECT_EQ(r->unexpected->severity, Severity::kCritical);
+  EXPECT_EQ(r->unexpected->for_duration, std::chrono::seconds(30));
+  EXPECT_EQ(r->unexpected->except_trees, std::vector<std::string>{"/cron/*"});
+  EXPECT_EQ(r->unexpected->except_users, (std::vector<std::string>{"backup", "10*"}));
+  EXPECT_EQ(r->unexpected->mark.line, 2);
+  auto d = parse("unexpected:\n");  // the defaults: warning, for 0s, no exceptions
+  ASSERT_TRUE(d.ok()) << d.error().message;
+  ASSERT_TRUE(d->unexpected);
+  EXPECT_EQ(d->unexpected->severity, Severity::kWarning);
+  EXPECT_EQ(d->unexpected->for_duration.count(), 0);
+}
+
 TEST(Config, PackagedConfigParsesWithOnlyMachineIndependentRules) {
   auto r = load_config(PROCWATCH_PACKAGED_CONFIG, fake_ids());
   ASSERT_TRUE(r.ok()) << r.error().message;
@@ -169,7 +189,7 @@ INSTANTIATE_TEST_SUITE_P(
                 "procwatch.yml:4:5: unknown key 'cuont' in a rule (expected one of: name, "
                 "description, match, count, severity, for, per, per_expect)"},
         ErrCase{"unknown top key", "rule:\n  - name: x\n",
-                "procwatch.yml:1:1: unknown key 'rule' in config (expected one of: rules, cpu, redact, redact_defaults)"},
+                "procwatch.yml:1:1: unknown key 'rule' in config (expected one of: rules, cpu, unexpected, redact, redact_defaults)"},
         ErrCase{"unknown cpu key", "cpu:\n  max_percent: 5\n  windw: 1s\n",
                 "procwatch.yml:3:3: unknown key 'windw' in cpu (expected one of: max_percent, "
                 "window, lifetime_max_percent, min_age, exempt, severity, for)"},
@@ -297,6 +317,23 @@ INSTANTIATE_TEST_SUITE_P(
                 "rules:\n  - name: cpu\n    match: {}\ncpu:\n  max_percent: 5\n",
                 "procwatch.yml:2:5: rule name 'cpu' is taken by the cpu section (expected "
                 "another name)"},
+        ErrCase{"unexpected: unknown key", "unexpected:\n  severity: warning\n  forr: 1s\n",
+                "procwatch.yml:3:3: unknown key 'forr' in unexpected (expected one of: "
+                "severity, for, except)"},
+        ErrCase{"unexpected: bad severity", "unexpected: {severity: loud}\n",
+                "procwatch.yml:1:24: bad severity 'loud' (expected warning or critical)"},
+        ErrCase{"unexpected: except key", "unexpected:\n  except: {tree: [a]}\n",
+                "procwatch.yml:2:13: unknown key 'tree' in unexpected except (expected one of: "
+                "trees, users)"},
+        ErrCase{"unexpected: users not a list", "unexpected:\n  except:\n    users: root\n",
+                "procwatch.yml:3:12: 'users' expects a list of strings, got a string 'root'"},
+        ErrCase{"unexpected: bad for", "unexpected:\n  for: soon\n",
+                "procwatch.yml:2:8: bad duration 'soon' (expected a whole number with a unit: "
+                "500ms, 2s, 1m, 1h)"},
+        ErrCase{"rule named unexpected with the section",
+                "rules:\n  - name: unexpected\n    match: {}\nunexpected: {}\n",
+                "procwatch.yml:2:5: rule name 'unexpected' is taken by the unexpected section "
+                "(expected another name)"},
         ErrCase{"empty document", "",
                 "procwatch.yml:1:1: empty config (expected a map with 'rules' and/or 'cpu')"},
         ErrCase{"top level is a list", "- name: x\n",

@@ -414,5 +414,57 @@ TEST(Prometheus, ExportFromRuleListAndParseBack) {
   EXPECT_EQ(promtool_check(yaml, out), 0) << out << yaml;
 }
 
+TEST(EngineUnexpected, FlaggedTreesOutsideTheExceptionsViolate) {
+  RuleEngine e(cfg(R"(unexpected:
+  severity: warning
+  for: 1s
+  except: {trees: ["/cron/*"], users: ["backup"]}
+)"));
+  std::vector<ProcSample> none;
+  auto r = e.evaluate(none, at(0));
+  ASSERT_EQ(r.size(), 1u);
+  EXPECT_EQ(r[0].rule, "unexpected");
+  EXPECT_TRUE(r[0].ok);
+  e.set_flagged({{"/cron/base/new.sh", "/bin/sh", "root", 3},
+                 {"/sshd/x/y", "/usr/bin/y", "backup", 1}});
+  EXPECT_TRUE(e.evaluate(none, at(1))[0].raw_ok);  // both excepted
+  e.set_flagged({{"/tmp/<random>/miner", "/tmp/<random>/miner", "www-data", 2},
+                 {"/tmp/<random>/miner", "/tmp/<random>/miner", "root", 1},
+                 {"/cron/base/new.sh", "/bin/sh", "root", 3}});
+  r = e.evaluate(none, at(2));
+  EXPECT_FALSE(r[0].raw_ok);
+  EXPECT_TRUE(r[0].ok);  // for: 1s pending
+  r = e.evaluate(none, at(3.5));
+  EXPECT_FALSE(r[0].ok);
+  EXPECT_EQ(r[0].count, 1);
+  EXPECT_EQ(r[0].failing_keys, std::vector<std::string>{"/tmp/<random>/miner"});
+  EXPECT_EQ(r[0].message, "unexpected: 1 tree outside the baseline: /tmp/<random>/miner (3 execs)");
+  EXPECT_EQ(result_status(r[0]), Status::kWarning);
+  e.set_flagged({});  // approved
+  EXPECT_TRUE(e.evaluate(none, at(4))[0].ok);
+}
+
+TEST(EngineUnexpected, ExportAddsTheBaselineAndFleetGroups) {
+  Config c = cfg("unexpected: {severity: critical}\n");
+  std::string plain = export_prometheus_rules(c);
+  EXPECT_NE(plain.find("alert: ProcwatchRule_unexpected"), std::string::npos) << plain;
+  EXPECT_EQ(plain.find("procwatch-baseline"), std::string::npos) << plain;
+  ExportOptions o;
+  std::string with = export_prometheus_rules(c, o);
+  EXPECT_NE(with.find("increase(procwatch_unexpected_execs_total[5m]) > 0"), std::string::npos)
+      << with;
+  EXPECT_EQ(with.find("procwatch-fleet"), std::string::npos);
+  o.fleet = true;
+  o.min_hosts = 3;
+  std::string fleet = export_prometheus_rules(c, o);
+  EXPECT_NE(fleet.find("record: job_tree:procwatch_hosts_ran:1d"), std::string::npos) << fleet;
+  EXPECT_NE(fleet.find("job_tree:procwatch_hosts_ran:1d < 3"), std::string::npos) << fleet;
+  EXPECT_NE(fleet.find("for: 30m"), std::string::npos) << fleet;
+  if (access("/usr/bin/promtool", X_OK) != 0) GTEST_SKIP() << "promtool not installed";
+  std::string out;
+  EXPECT_EQ(promtool_check(fleet, out), 0) << out << fleet;
+  EXPECT_NE(out.find("SUCCESS: 6 rules found"), std::string::npos) << out;
+}
+
 }  // namespace
 }  // namespace procwatch::rules
