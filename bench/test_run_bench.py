@@ -246,7 +246,7 @@ class ServeMetricsTest(unittest.TestCase):
     def test_default_monitors_and_their_targets(self):
         d = {m.name: m for m in rb.MONITORS if m.default}
         self.assertEqual(list(d), ["procwatch-ebpf", "procwatch-netlink", "procwatch-serve",
-                                   "forkstat", "extrace"])
+                                   "procwatch-serve-baseline", "forkstat", "extrace"])
         self.assertIn("procwatch", {m.name for m in rb.MONITORS})
         heads = lambda m: [t[:4] for t in d[m].targets]
         self.assertIn(("cpu_per_10k", "<=", 0.15, "median"), heads("procwatch-ebpf"))
@@ -256,6 +256,16 @@ class ServeMetricsTest(unittest.TestCase):
         self.assertEqual(rb.resolve_argv(d["procwatch-serve"], "/b/procwatch", 4242),
                          ["/b/procwatch", "serve", "--web.listen-address", "127.0.0.1:4242",
                           "--source", "auto"])
+        self.assertIn("/t/b.yml", rb.resolve_argv(d["procwatch-serve-baseline"], "/b/procwatch",
+                                                  4242, "/t/b.yml"))
+
+    def test_baseline_cost_is_the_per_round_change(self):
+        runs = [{"round": i, "monitor": m, "cpu_per_10k": v}
+                for i, (a, b) in enumerate([(0.10, 0.105), (0.12, 0.12), (0.09, 0.10)])
+                for m, v in (("procwatch-serve", a), ("procwatch-serve-baseline", b))]
+        cost = rb.print_baseline_cost(runs)
+        self.assertAlmostEqual(cost["change"]["median"], 0.05)
+        self.assertEqual(cost["result"], "PASS")
 
 
 class SummaryTest(unittest.TestCase):

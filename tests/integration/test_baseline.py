@@ -115,8 +115,22 @@ class BaselineTest(unittest.TestCase):
         self.assertNotIn(names_b, entries_text)
         self.assertIn(names_b, text.split("\nflagged:")[1])  # kept for review
 
-        # A restart keeps the entries and the learning start: still enforcing.
-        p2, base2 = self.serve()
+        # A restart keeps the entries and the learning start: still enforcing. B is still
+        # flagged (the file keeps it), so the unexpected rule is violated: check --from warns.
+        rules = os.path.join(self.dir, "rules.yml")
+        with open(rules, "w") as f:
+            f.write("unexpected: {severity: warning}\n")
+        p2, base2 = self.serve("--config", rules)
+        r = None
+        for _ in range(30):
+            r = subprocess.run([PROCWATCH, "check", "--from", base2], capture_output=True,
+                               text=True, timeout=30)
+            if r.returncode == 1:
+                break
+            time.sleep(0.3)
+        self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
+        self.assertIn("PROCS WARNING: unexpected: ", r.stdout)
+        self.assertIn(names_b, r.stdout)
         self.assertEqual(samples(http_get(base2 + "/metrics")[2],
                                  "procwatch_baseline_learning")[0][1], 0)
         subprocess.run([a], check=True)
