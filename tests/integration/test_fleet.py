@@ -169,7 +169,9 @@ scrape_configs:
         self.assertTrue(wait_until(firing, 60), query("job_tree:procwatch_hosts_ran:1d"))
         time.sleep(2)  # a wrong second alert would have the same delays
         alerts = firing()
-        self.assertEqual(len({a["labels"]["tree"] for a in alerts}), 1, alerts)
+        # The rare script's trees (the script and its /bin/true child), on host A; never the
+        # common script's.
+        self.assertTrue(alerts)
         for a in alerts:
             self.assertIn(self.mark + "rare", a["labels"]["tree"])
             self.assertEqual(a["labels"]["instance"], "host-a")
