@@ -323,7 +323,7 @@ INSTANTIATE_TEST_SUITE_P(
         ErrCase{"unexpected: bad severity", "unexpected: {severity: loud}\n",
                 "procwatch.yml:1:24: bad severity 'loud' (expected warning or critical)"},
         ErrCase{"unexpected: except key", "unexpected:\n  except: {tree: [a]}\n",
-                "procwatch.yml:2:13: unknown key 'tree' in unexpected except (expected one of: "
+                "procwatch.yml:2:12: unknown key 'tree' in unexpected except (expected one of: "
                 "trees, users)"},
         ErrCase{"unexpected: users not a list", "unexpected:\n  except:\n    users: root\n",
                 "procwatch.yml:3:12: 'users' expects a list of strings, got a string 'root'"},
