@@ -11,6 +11,7 @@
 #include <cstring>
 #include <ctime>
 #include <fstream>
+#include <functional>
 #include <sstream>
 
 #include "core/text.h"
@@ -115,6 +116,16 @@ bool Baseline::add(const Key& k, const Seen& s) {
 
 bool Baseline::observe(std::string_view tree, std::string_view exe, std::string_view user,
                        int64_t now, bool* first_flag) {
+  if (memo_.slots.empty()) memo_.slots.resize(Memo::kSlots);
+  const std::hash<std::string_view> hash;
+  Memo::Slot& slot =
+      memo_.slots[(hash(tree) ^ (hash(exe) * 31) ^ (hash(user) * 131)) % Memo::kSlots];
+  if (slot.valid && slot.tree == tree && slot.exe == exe && slot.user == user) {
+    slot.it->second.last_seen = now;
+    ++slot.it->second.count;
+    return true;
+  }
+  const std::string_view raw_exe = exe;
   // Most execs are of entries already known and of paths that are not random: no copy then.
   std::string normalized;
   if (has_random_dir(exe)) {
@@ -125,6 +136,11 @@ bool Baseline::observe(std::string_view tree, std::string_view exe, std::string_
   if (auto it = entries_.find(view); it != entries_.end()) {
     it->second.last_seen = now;
     ++it->second.count;
+    slot.tree.assign(tree);
+    slot.exe.assign(raw_exe);
+    slot.user.assign(user);
+    slot.it = it;
+    slot.valid = true;
     return true;
   }
   if (learning(now)) {
@@ -144,6 +160,7 @@ bool Baseline::observe(std::string_view tree, std::string_view exe, std::string_
 }
 
 size_t Baseline::forget(const std::string& tree) {
+  memo_.slots.clear();
   size_t n = 0;
   for (Map* m : {&entries_, &flagged_}) {
     for (auto it = m->begin(); it != m->end();) {

@@ -10,6 +10,7 @@
 #include <map>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "core/result.h"
 
@@ -88,8 +89,28 @@ class Baseline {
   Result<bool> save(const std::string& path) const;
 
  private:
+  // The last entries found, by the exec's own (tree, exe, user): a repeated exec skips the exe
+  // normalization and the map search. Holds iterators into entries_, so a copy or move of the
+  // Baseline starts it empty and forget() (the only erase of entries) clears it.
+  struct Memo {
+    struct Slot {
+      std::string tree, exe, user;
+      Map::iterator it;
+      bool valid = false;
+    };
+    static constexpr size_t kSlots = 256;
+    std::vector<Slot> slots;
+    Memo() = default;
+    Memo(const Memo&) {}
+    Memo& operator=(const Memo&) {
+      slots.clear();
+      return *this;
+    }
+  };
+
   Map entries_;
   Map flagged_;
+  Memo memo_;
   uint64_t dropped_ = 0;
   uint64_t flagged_dropped_ = 0;
 };

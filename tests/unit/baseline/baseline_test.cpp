@@ -204,5 +204,21 @@ TEST(Baseline, FlaggedIsCappedAndLearningUnflags) {
   EXPECT_EQ(b.flagged().count(Key{"/t/0", "/bin/t", "root"}), 0u);
 }
 
+TEST(Baseline, RepeatedExecsAfterForgetCopyAndMove) {
+  Baseline b = learning_at(kT0);
+  b.observe("/a", "/bin/a", "root", kT0);
+  b.learn_for_s = 0;  // enforcing
+  for (int i = 0; i < 3; ++i) EXPECT_TRUE(b.observe("/a", "/bin/a", "root", kT0 + 1));
+  Baseline copy = b;  // the copy finds its own entries, never the original's
+  EXPECT_TRUE(copy.observe("/a", "/bin/a", "root", kT0 + 2));
+  EXPECT_EQ(copy.entries().begin()->second.count, 5u);
+  EXPECT_EQ(b.entries().begin()->second.count, 4u);
+  Baseline moved = std::move(copy);
+  EXPECT_TRUE(moved.observe("/a", "/bin/a", "root", kT0 + 3));
+  EXPECT_EQ(moved.entries().begin()->second.count, 6u);
+  EXPECT_EQ(b.forget("/a"), 1u);
+  EXPECT_FALSE(b.observe("/a", "/bin/a", "root", kT0 + 4));  // forgotten: no stale hit
+}
+
 }  // namespace
 }  // namespace procwatch::baseline
