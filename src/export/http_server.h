@@ -1,5 +1,7 @@
 // HttpServer: a small libmicrohttpd server mapping exact paths to handlers (/metrics, /,
-// /-/healthy, /api/v1/rules). Register handlers before start(); they then run on the server's
+// /-/healthy, /api/v1/rules; POST-only paths with a bounded body, /api/v1/baseline/approve).
+// Basic auth and client certificates are checked before a POST body is read. Register
+// handlers before start(); they then run on the server's
 // pool threads, concurrently, so they must be thread-safe. The pool threads are event-driven
 // (epoll), so a slow or idle client holds a socket, never a thread; connections, their idle time
 // and their request size are bounded (ServerOptions). TLS is GnuTLS, linked (no dlopen).
