@@ -619,10 +619,7 @@ void ProcessTable::on_exit_unsure(Entry& e, uint64_t ts, const ExitEvent& x,
   if (!e.leader_gone) return;  // a worker of a process whose leader lives
   // The count says threads remain; it can be off (events lost, threads created during the
   // start-up scan), so ask /proc. Dead: wait for the remaining threads' exits, bounded.
-  ++stats_.group_checks;
-  const bool alive = enricher_.group_alive
-                         ? enricher_.group_alive(x.pid, e.key_derived ? 0 : e.info.key.start_time)
-                         : remaining > 0;
+  const bool alive = enricher_.group_alive ? group_alive(e) : remaining > 0;
   if (alive) {
     if (x.pid == x.tid) ++stats_.leader_exits;
     return;

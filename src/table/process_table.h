@@ -28,9 +28,9 @@ struct Enricher {
   // Current parent of a live pid, used to re-parent orphans cheaply (stat field 4).
   std::function<std::optional<int32_t>(int32_t pid)> read_ppid;
   // Whether the thread group of (pid, start_time) still has a live thread: /proc/PID/stat
-  // has that start time and is not a zombie with one thread. Called only for processes
-  // that have had more than one thread, when the source cannot say (netlink). Empty:
-  // the table's own thread count decides.
+  // has that start time (0: unknown, not compared) and is not a zombie with one thread.
+  // Called only when the source cannot say (netlink) and the table's thread count says
+  // threads remain after a leader's exit. Empty: the count decides.
   std::function<bool(int32_t pid, uint64_t start_time)> group_alive;
   // Tree name of `self`; `parent` is the parent's entry or null when unknown.
   std::function<std::string(const ProcInfo& self, const ProcInfo* parent)> name;
