@@ -105,9 +105,8 @@ int BPF_PROG(pw_exit, struct task_struct *p) {
   r->parent_pid = BPF_CORE_READ(p, real_parent, pid);
   r->parent_tgid = BPF_CORE_READ(p, real_parent, tgid);
   r->flags = BPF_CORE_READ(p, signal, live.counter) == 0 ? PW_EXIT_GROUP_DEAD : 0;
-  // The image's file, unlinked since the exec? Since 6.16 (commit "exit: move
-  // trace_sched_process_exit earlier in do_exit()") the mm is still attached here; before,
-  // exit_mm() had run and the flag stays unset.
+  // The image's file, unlinked since the exec? Measured on 6.18: the mm is still attached
+  // here. Where the tracepoint fires after exit_mm() mm is NULL and EXE_CHECKED stays unset.
   struct mm_struct *mm = BPF_CORE_READ(p, mm);
   if (mm) {
     struct dentry *d = BPF_CORE_READ(mm, exe_file, f_path.dentry);
