@@ -47,8 +47,13 @@ struct ExitEvent {
   int32_t pid = 0, tid = 0;
   uint32_t exit_code = 0;    // raw wait status (code << 8 | signal)
   uint32_t exit_signal = 0;  // signal sent to the parent (SIGCHLD), not the killing signal
-  int32_t parent_pid = 0, parent_tid = 0;
+  int32_t parent_pid = 0, parent_tid = 0;  // real parent as of the exit (0 = unknown)
   bool code_known = true;    // false when the source saw the exit but not its status (poller)
+  // The kernel's answer to "was this the last live thread of its process" (eBPF, poller).
+  // nullopt when the source cannot say (netlink): the table then checks the thread group.
+  std::optional<bool> group_dead;
+  std::optional<uint64_t> start_time;   // group start, clock ticks since boot (eBPF)
+  std::optional<bool> exe_deleted;      // the image's file was unlinked (eBPF checks at exit)
 };
 struct UidEvent {
   int32_t pid = 0, tid = 0;

@@ -22,6 +22,15 @@ Enricher make_enricher(const procfs::ProcReader& reader, TreeNameFn namer) {
     if (!st) return std::nullopt;
     return st->ppid;
   };
+  e.group_alive = [&reader](int32_t pid, uint64_t start_time) {
+    auto text = reader.read_file(pid, "stat", 1024);
+    if (!text) return false;
+    auto st = procfs::parse_stat(*text);
+    if (!st) return false;
+    if (start_time != 0 && st->start_time != start_time) return false;  // pid reused
+    // A leader that exited before its threads stays a zombie counted among them.
+    return !(st->state == 'Z' && st->num_threads <= 1) && st->state != 'X';
+  };
   e.name = std::move(namer);
   e.user_name = [&reader](uint32_t uid) { return reader.user_name(uid); };
   return e;
@@ -121,6 +130,10 @@ void Engine::handle(const ProcEvent& ev) {
   }
 }
 
+void Engine::end_batch(bool final) {
+  for (Change& c : table_.end_batch(monotonic_ns(), final)) emit(c);
+}
+
 void Engine::run(EventQueue& queue) {
   std::vector<ProcEvent> batch;
   batch.reserve(1024);
@@ -131,14 +144,16 @@ void Engine::run(EventQueue& queue) {
   while (queue.pop_batch(batch, 1024, std::chrono::milliseconds(200))) {
     for (const auto& ev : batch) {
       handle(ev);
-      if (past_deadline()) return;
+      if (past_deadline()) return end_batch(true);
     }
+    end_batch(false);
     if (batch_hook_) batch_hook_(*this);
-    if (past_deadline()) return;
+    if (past_deadline()) return end_batch(true);
     // Let a small batch grow before the next pop: waking per event (a futex wake and a
     // context switch each) cost more CPU than handling the events. Bounds latency to ~2 ms.
     if (!batch.empty() && batch.size() < 256) std::this_thread::sleep_for(kLinger);
   }
+  end_batch(true);  // nothing follows: report what still waited
 }
 
 }  // namespace procwatch

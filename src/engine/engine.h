@@ -48,6 +48,9 @@ class Engine {
   void initial_scan();
   // Applies one event and notifies listeners.
   void handle(const ProcEvent& ev);
+  // After a batch of handle() calls: reports what the table held back for later events
+  // (group exits, re-read orphans). `final`: nothing follows, report everything now.
+  void end_batch(bool final = false);
   // Drains the queue until it is closed and empty, or until the stop deadline has passed.
   void run(EventQueue& queue);
   // Any thread: run() returns once the queue is drained or at mono_deadline_ns (CLOCK_MONOTONIC)

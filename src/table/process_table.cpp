@@ -8,6 +8,11 @@ namespace {
 
 constexpr uint64_t kNsPerSec = 1'000'000'000ull;
 constexpr size_t kCommMax = 15;  // TASK_COMM_LEN - 1
+// A group exit waits this long after its event (and one batch end) for a later thread exit
+// or an exec from one of its threads, both of which netlink may deliver after it.
+constexpr uint64_t kSettleNs = 20'000'000;
+constexpr int kOrphanTries = 5;          // batch ends an orphan's parent is re-read
+constexpr size_t kOrphansMax = 4096;     // bound on orphans waiting for a re-read
 
 std::string comm_from_exe(const std::string& exe) {
   const size_t slash = exe.rfind('/');
@@ -187,6 +192,7 @@ ProcessTable::Entry& ProcessTable::insert(Entry entry) {
   const int32_t pid = entry.info.key.pid;
   const int32_t ppid = entry.info.ppid;
   if (entry.info.threads == 0) entry.info.threads = 1;
+  if (entry.info.threads > 1) entry.multi = true;
   auto [it, inserted] = entries_.insert_or_assign(pid, std::move(entry));
   (void)inserted;
   if (ppid > 0) children_[ppid].insert(pid);
@@ -224,6 +230,7 @@ ProcessTable::Entry ProcessTable::remove(int32_t pid, uint64_t ts_ns, std::vecto
   auto it = entries_.find(pid);
   Entry old = std::move(it->second);
   entries_.erase(it);
+  pending_exits_.erase(pid);
   if (old.info.ppid > 0) {
     auto pit = children_.find(old.info.ppid);
     if (pit != children_.end()) {
@@ -243,8 +250,13 @@ ProcessTable::Entry ProcessTable::remove(int32_t pid, uint64_t ts_ns, std::vecto
     int32_t np = 1;
     if (enricher_.read_ppid) {
       auto p = enricher_.read_ppid(kid);
-      // The hook may race with the exit and still see the dying parent: fall back to init.
-      if (p && *p > 0 && *p != pid && *p != kid) np = *p;
+      // The hook may race with the exit and still see the dying parent (eBPF reports the exit
+      // before exit_notify moves the children): init for now, re-read after the batch.
+      if (p && *p > 0 && *p != pid && *p != kid) {
+        np = *p;
+      } else if (p && *p == pid && orphans_.size() < kOrphansMax) {
+        orphans_.push_back(Orphan{k->info.key, pid, 0});
+      }
     }
     const int32_t old_ppid = k->info.ppid;
     k->info.ppid = np;
@@ -392,12 +404,18 @@ void ProcessTable::on_fork(const ProcEvent& ev, const ForkEvent& f, std::vector<
     Entry* e = find_entry(f.child_pid);
     if (e) {
       ++e->info.threads;
+      e->multi = true;
     } else {
       ++stats_.threads_unknown;
     }
     return;
   }
   const int32_t pid = f.child_pid;
+  if (auto it = pending_exits_.find(pid); it != pending_exits_.end()) {
+    PendingExit p = std::move(it->second);  // the pid is free again: that group did die
+    pending_exits_.erase(it);
+    finish_exit(pid, p.ts_ns, p.last, out);
+  }
   if (Entry* e = find_entry(pid)) {
     // Already there: either a later event for this child arrived first (events from another
     // CPU), or the entry is an older process whose exit was lost.
@@ -459,9 +477,24 @@ void ProcessTable::on_exec(const ProcEvent& ev, const ExecEvent& x, std::vector<
   std::optional<uint64_t> real_start = cap.start_time;
   if (!real_start && fresh && fresh->key.start_time != 0) real_start = fresh->key.start_time;
 
+  if (auto it = pending_exits_.find(pid); it != pending_exits_.end()) {
+    const Entry* pe = find_entry(pid);
+    PendingExit p = std::move(it->second);
+    pending_exits_.erase(it);
+    // Same process: a thread exec'd (de_thread killed the others). Else the pid was reused.
+    if (pe && real_start && !pe->key_derived && pe->info.key.start_time != *real_start)
+      finish_exit(pid, p.ts_ns, p.last, out);
+  }
   if (real_start) drop_if_stale(pid, *real_start, ts, out);
   Entry* e = find_entry(pid);
   if (e && e->key_derived && real_start) set_start_time(*e, *real_start);
+  if (e) {
+    e->leader_gone = false;  // the exec'ing thread is the leader now
+    // A source that read the parent at the exec knows of a re-parenting we may have missed.
+    if (cap.ppid && *cap.ppid > 0 && *cap.ppid != pid && *cap.ppid != e->info.ppid &&
+        find_entry(*cap.ppid))
+      set_ppid(*e, *cap.ppid);
+  }
 
   ProcInfo info;
   if (e) {
@@ -500,7 +533,9 @@ void ProcessTable::on_exec(const ProcEvent& ev, const ExecEvent& x, std::vector<
         info.container_id = std::move(fresh->container_id);
       }
       info.context = std::move(fresh->context);
-      if (fresh->threads > 0) info.threads = fresh->threads;
+      // A thread's exec: the other threads' exits may still be queued; they bring the
+      // count down to the exec'ing thread.
+      if (fresh->threads > 0 && !e->multi) info.threads = fresh->threads;
     }
   } else {
     if (fresh) info = *fresh;
@@ -532,25 +567,93 @@ void ProcessTable::on_exec(const ProcEvent& ev, const ExecEvent& x, std::vector<
 
 void ProcessTable::on_exit(const ProcEvent& ev, const ExitEvent& x, std::vector<Change>* out) {
   const uint64_t ts = ev.ts_ns;
-  if (x.pid != x.tid) {  // one thread of a process
-    Entry* e = find_entry(x.pid);
-    if (!e) {
+  Entry* e = find_entry(x.pid);
+  if (x.group_dead) {  // the source knows (eBPF, poller)
+    if (*x.group_dead) {
+      if (!e) {
+        for (const ProcKey& k : recent_dead_) {
+          if (k.pid == x.pid && (!x.start_time || k.start_time == *x.start_time)) {
+            ++stats_.group_dead_duplicates;
+            return;
+          }
+        }
+      }
+      finish_exit(x.pid, ts, x, out);
+    } else if (!e) {
       ++stats_.threads_unknown;
-    } else if (e->info.threads > 1) {
-      --e->info.threads;
+    } else {
+      if (e->info.threads > 1) --e->info.threads;
+      if (x.tid == x.pid && !e->leader_gone) {
+        e->leader_gone = true;  // pthread_exit in main, or de_thread during an exec
+        ++stats_.leader_exits;
+      }
     }
     return;
   }
+  // Netlink: every thread's exit looks alike. Single-threaded processes take the fast path.
+  if (x.pid == x.tid && (!e || !e->multi)) {
+    finish_exit(x.pid, ts, x, out);
+    return;
+  }
+  if (!e) {
+    ++stats_.threads_unknown;
+    return;
+  }
+  on_exit_unsure(*e, ts, x, out);
+}
+
+void ProcessTable::on_exit_unsure(Entry& e, uint64_t ts, const ExitEvent& x,
+                                  std::vector<Change>* out) {
+  const uint32_t remaining = e.info.threads > 0 ? e.info.threads - 1 : 0;
+  e.info.threads = remaining > 0 ? remaining : 1;
+  if (x.pid == x.tid) e.leader_gone = true;
+  if (remaining == 0 && e.leader_gone) {  // the count says: the last thread
+    pending_exits_.erase(x.pid);
+    return finish_exit(x.pid, ts, x, out);
+  }
+  if (auto it = pending_exits_.find(x.pid); it != pending_exits_.end()) {
+    it->second.last = x;  // a later thread: its status is the process's
+    it->second.ts_ns = ts;
+    return;
+  }
+  if (!e.leader_gone) return;  // a worker of a process whose leader lives
+  // The count says threads remain; it can be off (events lost, threads created during the
+  // start-up scan), so ask /proc. Dead: wait for the remaining threads' exits, bounded.
+  const bool alive = enricher_.group_alive ? group_alive(e) : remaining > 0;
+  if (alive) {
+    if (x.pid == x.tid) ++stats_.leader_exits;
+    return;
+  }
+  pending_exits_[x.pid] = PendingExit{x, ts, false};
+}
+
+bool ProcessTable::group_alive(const Entry& e) {
+  if (!enricher_.group_alive) return false;
+  ++stats_.group_checks;
+  return enricher_.group_alive(e.info.key.pid, e.key_derived ? 0 : e.info.key.start_time);
+}
+
+void ProcessTable::finish_exit(int32_t pid, uint64_t ts, const ExitEvent& x,
+                               std::vector<Change>* out) {
   Change c;
   std::vector<Change> reparents;
   bool core = false;
-  if (Entry* e = find_entry(x.pid)) {
+  if (Entry* e = find_entry(pid)) {
+    // The exit record names the real parent: it corrects a re-parenting we guessed.
+    if (x.parent_pid > 0 && x.parent_pid != pid && x.parent_pid != e->info.ppid &&
+        find_entry(x.parent_pid))
+      set_ppid(*e, x.parent_pid);
     core = e->coredumped;
-    Entry old = remove(x.pid, ts, &reparents);
+    Entry old = remove(pid, ts, &reparents);
     c = make_change(Change::Kind::Exit, ts, old.info);
+    if (x.exe_deleted && *x.exe_deleted) c.info.exe_deleted = true;
   } else {
     ++stats_.exits_unknown;
-    c = unknown_change(Change::Kind::Exit, ts, x.pid, x.parent_pid);
+    c = unknown_change(Change::Kind::Exit, ts, pid, x.parent_pid);
+  }
+  if (x.group_dead && *x.group_dead) {
+    recent_dead_[recent_dead_next_] = ProcKey{pid, x.start_time.value_or(c.info.key.start_time)};
+    recent_dead_next_ = (recent_dead_next_ + 1) % recent_dead_.size();
   }
   if (x.code_known) {  // the procfs poller sees a process vanish, not how it ended
     const int code = exit_status_code(x.exit_code);
@@ -563,6 +666,60 @@ void ProcessTable::on_exit(const ProcEvent& ev, const ExitEvent& x, std::vector<
   }
   out->push_back(std::move(c));
   for (auto& r : reparents) out->push_back(std::move(r));
+}
+
+// ---- after a batch ---------------------------------------------------------------------
+
+std::vector<Change> ProcessTable::end_batch(uint64_t now_ns, bool final) {
+  std::vector<Change> out;
+  if (!pending_exits_.empty()) {
+    std::vector<int32_t> due;
+    for (auto& [pid, p] : pending_exits_) {
+      if (final || (p.batch_ended && now_ns >= p.ts_ns + kSettleNs))
+        due.push_back(pid);
+      else
+        p.batch_ended = true;
+    }
+    std::sort(due.begin(), due.end());
+    for (int32_t pid : due) {
+      auto it = pending_exits_.find(pid);
+      PendingExit p = std::move(it->second);
+      pending_exits_.erase(it);
+      Entry* e = find_entry(pid);
+      if (!e) continue;
+      if (!final && group_alive(*e)) {  // a thread still runs after all
+        e->leader_gone = true;
+        continue;
+      }
+      finish_exit(pid, p.ts_ns, p.last, &out);
+    }
+  }
+  if (!orphans_.empty()) retry_orphans(now_ns, final, &out);
+  return out;
+}
+
+void ProcessTable::retry_orphans(uint64_t ts_ns, bool final, std::vector<Change>* out) {
+  size_t keep = 0;
+  for (size_t i = 0; i < orphans_.size(); ++i) {
+    Orphan o = orphans_[i];
+    Entry* k = find_entry(o.key.pid);
+    if (final || !k || k->info.key.start_time != o.key.start_time || !enricher_.read_ppid)
+      continue;
+    ++stats_.orphan_rereads;
+    const auto p = enricher_.read_ppid(o.key.pid);
+    if (!p) continue;  // gone: its own exit follows
+    if (*p == o.dead_parent || *p <= 0 || *p == o.key.pid) {
+      if (++o.tries < kOrphanTries) orphans_[keep++] = o;
+      continue;
+    }
+    if (*p == k->info.ppid) continue;  // a later record already said so
+    const int32_t old_ppid = k->info.ppid;
+    set_ppid(*k, *p);
+    Change c = make_change(Change::Kind::Reparent, ts_ns, k->info);
+    c.old_ppid = old_ppid;
+    out->push_back(std::move(c));
+  }
+  orphans_.resize(keep);
 }
 
 // ---- scans -----------------------------------------------------------------------------
@@ -597,6 +754,8 @@ ProcessTable::Entry ProcessTable::entry_from_scan(ProcInfo info) const {
 void ProcessTable::load_scan(std::vector<ProcInfo> procs) {
   entries_.clear();
   children_.clear();
+  pending_exits_.clear();
+  orphans_.clear();
   std::vector<int32_t> pids;
   pids.reserve(procs.size());
   for (auto& p : procs) {
@@ -614,6 +773,9 @@ void ProcessTable::load_scan(std::vector<ProcInfo> procs) {
 
 ReconcileResult ProcessTable::reconcile(std::vector<ProcInfo> scan) {
   ReconcileResult r;
+  // The scan decides: groups it still shows live on, the others are reported removed.
+  pending_exits_.clear();
+  orphans_.clear();
   std::unordered_map<int32_t, const ProcInfo*> by_pid;
   by_pid.reserve(scan.size());
   for (const auto& p : scan) {

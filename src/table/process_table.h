@@ -3,6 +3,7 @@
 // Never throws on the event path; /proc access is injected (Enricher), never done here.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <functional>
 #include <optional>
@@ -26,6 +27,11 @@ struct Enricher {
   std::function<std::optional<ProcInfo>(int32_t pid, const ExecCapture* capture)> read;
   // Current parent of a live pid, used to re-parent orphans cheaply (stat field 4).
   std::function<std::optional<int32_t>(int32_t pid)> read_ppid;
+  // Whether the thread group of (pid, start_time) still has a live thread: /proc/PID/stat
+  // has that start time (0: unknown, not compared) and is not a zombie with one thread.
+  // Called only when the source cannot say (netlink) and the table's thread count says
+  // threads remain after a leader's exit. Empty: the count decides.
+  std::function<bool(int32_t pid, uint64_t start_time)> group_alive;
   // Tree name of `self`; `parent` is the parent's entry or null when unknown.
   std::function<std::string(const ProcInfo& self, const ProcInfo* parent)> name;
   // uid -> user name, for uid events.
@@ -93,6 +99,10 @@ struct TableStats {
   uint64_t learned = 0;          // unknown pid read from the enricher on a later event
   uint64_t threads_unknown = 0;  // thread fork/exit for a pid not in the table
   uint64_t lost_events = 0;      // sum of LostEvent counts seen
+  uint64_t leader_exits = 0;     // leader thread exited while its process lived on
+  uint64_t group_checks = 0;     // group_alive hook calls (netlink leader/thread exits)
+  uint64_t group_dead_duplicates = 0;  // second "group dead" exit of one process (eBPF race)
+  uint64_t orphan_rereads = 0;   // orphans whose parent was re-read after the batch
 };
 
 class ProcessTable {
@@ -103,6 +113,14 @@ class ProcessTable {
   // fork/exit only adjust `threads` — or several: Replaced before Fork/Exec, Reparent after
   // Exit).
   std::vector<Change> apply(const ProcEvent& ev);
+
+  // Call after each batch of events, with CLOCK_MONOTONIC now (`final`: nothing follows).
+  // Emits what waited for later events: exits of thread groups whose last thread's exit
+  // may still be queued (netlink), and orphans re-parented once /proc stops showing the
+  // dying parent (eBPF reports an exit before the kernel moves its children).
+  std::vector<Change> end_batch(uint64_t now_ns, bool final = false);
+  // Work end_batch still has (for tests and the engine's idle loop).
+  size_t pending() const { return pending_exits_.size() + orphans_.size(); }
 
   // Replaces the whole table with a /proc scan taken at start-up, then links parents and
   // names every process parents-first.
@@ -144,6 +162,21 @@ class ProcessTable {
     uint64_t first_seen_ns = 0;  // ts of the creating event (scans: start_ns + one tick)
     bool key_derived = false;    // start_time estimated from a ts, not read from /proc
     bool coredumped = false;
+    bool multi = false;          // has had more than one thread: leader exits need a check
+    bool leader_gone = false;    // the leader thread exited; the process lives on
+  };
+  // A process whose threads all seem gone (netlink): its exit waits until no later event
+  // can be its last thread's exit or an exec from one of its threads.
+  struct PendingExit {
+    ExitEvent last;  // the latest thread exit: its status is the process's
+    uint64_t ts_ns = 0;
+    bool batch_ended = false;  // one end_batch has passed since it was marked
+  };
+  // A child moved to a fallback parent because /proc still showed the dying one.
+  struct Orphan {
+    ProcKey key;
+    int32_t dead_parent = 0;
+    int tries = 0;
   };
 
   Entry* find_entry(int32_t pid);
@@ -169,6 +202,12 @@ class ProcessTable {
   void on_fork(const ProcEvent& ev, const ForkEvent& f, std::vector<Change>* out);
   void on_exec(const ProcEvent& ev, const ExecEvent& x, std::vector<Change>* out);
   void on_exit(const ProcEvent& ev, const ExitEvent& x, std::vector<Change>* out);
+  // Thread exit without the kernel's group answer: decides whether the group died.
+  void on_exit_unsure(Entry& e, uint64_t ts, const ExitEvent& x, std::vector<Change>* out);
+  // Removes pid's entry and appends its Exit (and Reparent) changes.
+  void finish_exit(int32_t pid, uint64_t ts, const ExitEvent& x, std::vector<Change>* out);
+  bool group_alive(const Entry& e);
+  void retry_orphans(uint64_t ts_ns, bool final, std::vector<Change>* out);
   Change make_change(Change::Kind kind, uint64_t ts_ns, const ProcInfo& info) const;
   Change unknown_change(Change::Kind kind, uint64_t ts_ns, int32_t pid, int32_t ppid);
   void name_all(const std::vector<int32_t>& pids);  // parents first
@@ -179,6 +218,12 @@ class ProcessTable {
   std::unordered_map<int32_t, Entry> entries_;
   // ppid -> pids whose ppid it is. Lets exits re-parent in O(children) instead of scanning.
   std::unordered_map<int32_t, std::unordered_set<int32_t>> children_;
+  std::unordered_map<int32_t, PendingExit> pending_exits_;
+  std::vector<Orphan> orphans_;
+  // Last process exits by group death, to drop the duplicate two threads dying at once
+  // both report (each may see signal->live == 0).
+  std::array<ProcKey, 16> recent_dead_{};
+  size_t recent_dead_next_ = 0;
   TableStats stats_;
 };
 

@@ -98,6 +98,9 @@ Result<ProcEvent> decode_ebpf_record(std::span<const std::byte> bytes, const Dec
       x.exit_signal = r.exit_signal;
       x.parent_pid = r.parent_tgid;
       x.parent_tid = r.parent_pid;
+      x.group_dead = (r.flags & PW_EXIT_GROUP_DEAD) != 0;
+      x.start_time = boottime_ns_to_ticks(r.start_ns, opts.clock_hz);
+      if (r.flags & PW_EXIT_EXE_CHECKED) x.exe_deleted = (r.flags & PW_EXIT_EXE_DELETED) != 0;
       ev.body = x;
       return ev;
     }

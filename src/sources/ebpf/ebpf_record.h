@@ -36,7 +36,10 @@ enum pw_ebpf_type {
 #define PW_FORK_THREAD 0x1u /* CLONE_THREAD: a new thread in the parent's process */
 
 /* Exit flags */
-#define PW_EXIT_GROUP_DEAD 0x1u /* the last live thread of its process exited */
+#define PW_EXIT_GROUP_DEAD 0x1u /* the last live thread of its process exited (two threads
+                                   dying at once may both say so) */
+#define PW_EXIT_EXE_CHECKED 0x2u /* the task still had its mm: EXE_DELETED is an answer */
+#define PW_EXIT_EXE_DELETED 0x4u /* mm->exe_file's dentry is unhashed (unlinked, memfd) */
 
 /* Exec flags */
 #define PW_EXEC_PATH_TRUNCATED 0x1u /* path longer than PATH_MAX or deeper than PATH_DEPTH */

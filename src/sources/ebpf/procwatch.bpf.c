@@ -105,6 +105,16 @@ int BPF_PROG(pw_exit, struct task_struct *p) {
   r->parent_pid = BPF_CORE_READ(p, real_parent, pid);
   r->parent_tgid = BPF_CORE_READ(p, real_parent, tgid);
   r->flags = BPF_CORE_READ(p, signal, live.counter) == 0 ? PW_EXIT_GROUP_DEAD : 0;
+  // The image's file, unlinked since the exec? Measured on 6.18: the mm is still attached
+  // here. Where the tracepoint fires after exit_mm() mm is NULL and EXE_CHECKED stays unset.
+  struct mm_struct *mm = BPF_CORE_READ(p, mm);
+  if (mm) {
+    struct dentry *d = BPF_CORE_READ(mm, exe_file, f_path.dentry);
+    if (d) {
+      r->flags |= PW_EXIT_EXE_CHECKED;
+      if (!BPF_CORE_READ(d, d_hash.pprev)) r->flags |= PW_EXIT_EXE_DELETED;
+    }
+  }
   r->reserved = 0;
   r->start_ns = leader_start_ns(p);
   bpf_ringbuf_submit(r, submit_flags());

@@ -42,6 +42,7 @@ std::vector<ProcEvent> diff_snapshots(const PollSnapshot& before, const PollSnap
     e.pid = e.tid = key.pid;
     e.parent_pid = e.parent_tid = p.ppid;
     e.code_known = false;
+    e.group_dead = true;  // the whole process vanished from /proc
     out.push_back(ProcEvent{now_ns, 0, e});
   }
 

@@ -120,6 +120,24 @@ TEST(EbpfDecoder, Exit) {
   EXPECT_EQ(x.parent_pid, 150);
 }
 
+TEST(EbpfDecoder, ExitCarriesGroupDeadStartAndExeDeleted) {
+  auto x = std::get<ExitEvent>(decode_ebpf_record(to_bytes(make_exit()))->body);
+  EXPECT_EQ(x.group_dead, std::optional<bool>(true));
+  EXPECT_EQ(x.start_time, std::optional<uint64_t>(500));  // 5 s at 100 Hz
+  EXPECT_FALSE(x.exe_deleted.has_value());  // no EXE_CHECKED: unknown, not false
+
+  auto r = make_exit();
+  r.flags = PW_EXIT_EXE_CHECKED;
+  x = std::get<ExitEvent>(decode_ebpf_record(to_bytes(r))->body);
+  EXPECT_EQ(x.group_dead, std::optional<bool>(false));
+  EXPECT_EQ(x.exe_deleted, std::optional<bool>(false));
+
+  r.flags = PW_EXIT_EXE_CHECKED | PW_EXIT_EXE_DELETED | PW_EXIT_GROUP_DEAD;
+  x = std::get<ExitEvent>(decode_ebpf_record(to_bytes(r))->body);
+  EXPECT_EQ(x.exe_deleted, std::optional<bool>(true));
+  EXPECT_EQ(x.group_dead, std::optional<bool>(true));
+}
+
 TEST(EbpfDecoder, ExecFillsCapture) {
   const std::string args("/bin/true\0--help\0\0x\0", 20);
   auto ev = decode_ebpf_record(make_exec("/usr/bin/true", args));
