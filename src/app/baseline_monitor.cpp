@@ -8,6 +8,7 @@
 
 #include "core/clock.h"
 #include "core/text.h"
+#include "export/event_format.h"
 #include "export/metrics_collector.h"
 
 namespace procwatch::app {
@@ -71,10 +72,10 @@ void BaselineMonitor::annotate(EventRecord& r) {
     nlohmann::json line = {{"ts", output::format_timestamp(r.ts_realtime_ns)},
                            {"level", "warn"},
                            {"msg", "unexpected process tree"},
-                           {"tree", r.proc.tree},
-                           {"exe", r.proc.exe},
-                           {"user", user},
                            {"pid", r.proc.key.pid}};
+    output::set_text(line, "tree", r.proc.tree);
+    output::set_text(line, "exe", r.proc.exe);
+    output::set_text(line, "user", user);
     std::fprintf(stderr, "%s\n",
                  line.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
   }

@@ -9,6 +9,7 @@
 #include "baseline/baseline.h"
 #include "core/clock.h"
 #include "core/text.h"
+#include "export/event_format.h"
 
 namespace procwatch::app {
 
@@ -29,10 +30,15 @@ int run_baseline(const BaselineCommand& cmd) {
   if (cmd.action == "list") {
     if (cmd.json) {
       nlohmann::json out = nlohmann::json::array();
-      for (const auto& [k, s] : b.entries())
-        out.push_back({{"tree", k.tree}, {"exe", k.exe}, {"user", k.user},
-                       {"first_seen", baseline::format_time(s.first_seen)},
-                       {"last_seen", baseline::format_time(s.last_seen)}, {"count", s.count}});
+      for (const auto& [k, s] : b.entries()) {
+        nlohmann::json e = {{"first_seen", baseline::format_time(s.first_seen)},
+                            {"last_seen", baseline::format_time(s.last_seen)},
+                            {"count", s.count}};
+        output::set_text(e, "tree", k.tree);
+        output::set_text(e, "exe", k.exe);
+        output::set_text(e, "user", k.user);
+        out.push_back(std::move(e));
+      }
       std::printf("%s\n", out.dump(2, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
     } else {
       std::printf("%s; %zu entries\n",
