@@ -93,7 +93,7 @@ class BytesTest(unittest.TestCase):
         sleeper = subprocess.Popen([self.sleep, "60"])
         try:
             deadline = time.time() + 5
-            while time.time() < deadline and os.readlink("/proc/%d/exe" % sleeper.pid).encode() \
+            while time.time() < deadline and os.readlink(b"/proc/%d/exe" % sleeper.pid) \
                     != self.sleep:
                 time.sleep(0.05)
             base = os.path.basename(self.sleep).decode()
