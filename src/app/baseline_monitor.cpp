@@ -27,13 +27,16 @@ void say(const std::string& line) {
 
 nlohmann::json entries_json(const baseline::Baseline::Map& m) {
   nlohmann::json out = nlohmann::json::array();
-  for (const auto& [k, s] : m)
-    out.push_back({{"tree", k.tree},
-                   {"exe", k.exe},
-                   {"user", k.user},
-                   {"first_seen", baseline::format_time(s.first_seen)},
-                   {"last_seen", baseline::format_time(s.last_seen)},
-                   {"count", s.count}});
+  for (const auto& [k, s] : m) {
+    nlohmann::json e = nlohmann::json::object();
+    output::set_text(e, "tree", k.tree);  // bytes that are not UTF-8 kept in *_b64
+    output::set_text(e, "exe", k.exe);
+    output::set_text(e, "user", k.user);
+    e["first_seen"] = baseline::format_time(s.first_seen);
+    e["last_seen"] = baseline::format_time(s.last_seen);
+    e["count"] = s.count;
+    out.push_back(std::move(e));
+  }
   return out;
 }
 
@@ -154,10 +157,10 @@ void BaselineMonitor::annotate(EventRecord& r) {
     nlohmann::json line = {{"ts", output::format_timestamp(r.ts_realtime_ns)},
                            {"level", "warn"},
                            {"msg", "unexpected process tree"},
-                           {"tree", r.proc.tree},
-                           {"exe", r.proc.exe},
-                           {"user", user},
                            {"pid", r.proc.key.pid}};
+    output::set_text(line, "tree", r.proc.tree);
+    output::set_text(line, "exe", r.proc.exe);
+    output::set_text(line, "user", user);
     std::fprintf(stderr, "%s\n",
                  line.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
   }

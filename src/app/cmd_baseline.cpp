@@ -20,6 +20,7 @@
 #include "baseline/baseline.h"
 #include "core/clock.h"
 #include "core/text.h"
+#include "export/event_format.h"
 #include "export/http_client.h"
 
 namespace procwatch::app {

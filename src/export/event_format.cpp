@@ -1,5 +1,6 @@
 #include "export/event_format.h"
 
+#include "core/raw_text.h"
 #include "core/text.h"
 #include "redact/redactor.h"
 
@@ -102,37 +103,55 @@ const std::vector<std::string>& shown_argv(const ProcInfo& p,
   return copy ? *copy : p.argv;
 }
 
+void set_text(nlohmann::json& j, std::string_view key, std::string_view value) {
+  j[std::string(key)] = std::string(value);
+  if (!is_valid_utf8(value)) j[std::string(key).append(kRawSuffix)] = base64(value);
+}
+
 namespace {
+
 // The container fields of events, tree nodes and tree --containers groups.
 nlohmann::json container_json(const ProcInfo& p) {
-  return {{"container_id", p.container_id}, {"container_name", p.container_name},
-          {"image", p.image},               {"runtime", p.container_runtime},
-          {"pod", p.pod},                   {"pod_uid", p.pod_uid},
-          {"namespace", p.pod_namespace}};
+  nlohmann::json j = nlohmann::json::object();
+  set_text(j, "container_id", p.container_id);
+  set_text(j, "container_name", p.container_name);
+  set_text(j, "image", p.image);
+  set_text(j, "runtime", p.container_runtime);
+  set_text(j, "pod", p.pod);
+  set_text(j, "pod_uid", p.pod_uid);
+  set_text(j, "namespace", p.pod_namespace);
+  return j;
 }
+
 }  // namespace
 
 nlohmann::json proc_json(const ProcInfo& p) {
   using nlohmann::json;
   std::optional<std::vector<std::string>> masked;
+  const std::vector<std::string>& argv = shown_argv(p, masked);
   json j = {
       {"pid", p.key.pid},
       {"ppid", p.ppid},
       {"start_time", p.key.start_time},
-      {"comm", p.comm},
-      {"exe", p.exe},
-      {"argv", shown_argv(p, masked)},
+      {"argv", argv},
       {"uid", p.uid},
       {"euid", p.euid},
       {"gid", p.gid},
       {"egid", p.egid},
-      {"user", p.user},
-      {"cgroup", p.cgroup},
-      {"context", p.context},
       {"threads", p.threads},
-      {"tree", p.tree},
       {"incomplete", p.incomplete},
   };
+  set_text(j, "comm", p.comm);
+  set_text(j, "exe", p.exe);
+  set_text(j, "user", p.user);
+  set_text(j, "cgroup", p.cgroup);
+  set_text(j, "context", p.context);
+  set_text(j, "tree", p.tree);
+  if (!std::all_of(argv.begin(), argv.end(), [](const auto& a) { return is_valid_utf8(a); })) {
+    json raw = json::array();
+    for (const auto& a : argv) raw.push_back(base64(a));
+    j["argv_b64"] = std::move(raw);
+  }
   if (p.exe_deleted) j["exe_deleted"] = true;
   if (p.argv_truncated) j["argv_truncated"] = true;
   j.update(container_json(p));
@@ -162,8 +181,10 @@ nlohmann::json event_json(const EventRecord& r) {
 namespace {
 
 // JSON string per RFC 8259; invalid UTF-8 sequences become U+FFFD like
-// nlohmann::json::error_handler_t::replace.
-void append_json_string(std::string& out, std::string_view s) {
+// nlohmann::json::error_handler_t::replace. False when something was replaced (the caller
+// then adds the exact bytes in a *_b64 field).
+bool append_json_string(std::string& out, std::string_view s) {
+  bool exact = true;
   out += '"';
   size_t i = 0;
   const size_t n = s.size();
@@ -213,6 +234,7 @@ void append_json_string(std::string& out, std::string_view s) {
     else if (c >= 0xF1 && c <= 0xF3) len = 4;
     if (len == 0) {
       out += "\xEF\xBF\xBD";  // U+FFFD
+      exact = false;
       ++i;
       continue;
     }
@@ -226,10 +248,12 @@ void append_json_string(std::string& out, std::string_view s) {
       out.append(s.data() + i, len);
     } else {
       out += "\xEF\xBF\xBD";
+      exact = false;
     }
     i += k;
   }
   out += '"';
+  return exact;
 }
 
 void append_key(std::string& out, const char* key) {
@@ -249,9 +273,17 @@ void append_num(std::string& out, const char* key, T v) {
   }
 }
 
+// "key":"text" and, when the text is not UTF-8, "key_b64":"bytes": the sibling sorts right
+// after its key (no other key starts with "<key>_" and sorts before "_b64").
 void append_str(std::string& out, const char* key, std::string_view v) {
   append_key(out, key);
-  append_json_string(out, v);
+  if (append_json_string(out, v)) return;
+  out += ",\"";
+  out += key;
+  out += kRawSuffix;
+  out += "\":\"";
+  append_base64(out, v);
+  out += '"';
 }
 
 void append_bool(std::string& out, const char* key, bool v) {
@@ -278,11 +310,21 @@ void append_event_json_line(std::string& out, const EventRecord& r) {
   }
   std::optional<std::vector<std::string>> masked;
   const std::vector<std::string>& argv = shown_argv(p, masked);
+  bool argv_exact = true;
   for (size_t i = 0; i < argv.size(); ++i) {
     if (i) out += ',';
-    append_json_string(out, argv[i]);
+    argv_exact &= append_json_string(out, argv[i]);
   }
   out += ']';
+  if (!argv_exact) {
+    out += ",\"argv_b64\":[";
+    for (size_t i = 0; i < argv.size(); ++i) {
+      out += i ? ",\"" : "\"";
+      append_base64(out, argv[i]);
+      out += '"';
+    }
+    out += ']';
+  }
   if (p.argv_truncated) append_bool(out, "argv_truncated", true);
   append_str(out, "cgroup", p.cgroup);
   append_str(out, "comm", p.comm);

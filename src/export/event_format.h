@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -17,10 +18,18 @@ namespace procwatch::output {
 // RFC 3339 UTC with microseconds, e.g. 2026-11-21T05:43:37.123456Z.
 std::string format_timestamp(uint64_t realtime_ns);
 
+// Bytes that are not UTF-8 (a path, argument, comm, user or cgroup can hold any byte but NUL):
+// the text field shows each invalid sequence as U+FFFD, and a sibling field "<key>_b64" holds
+// the exact bytes in base64 (core/raw_text.h). The sibling is present only when the text is
+// not valid UTF-8, so a reader takes b64decode(j["exe_b64"]) when present, else j["exe"]
+// encoded as UTF-8. For argv, "argv_b64" is an array with every element in base64, present
+// when any element is not UTF-8.
+void set_text(nlohmann::json& j, std::string_view key, std::string_view value);
+
 nlohmann::json proc_json(const ProcInfo& p);
 nlohmann::json event_json(const EventRecord& r);
 // The same object as event_json(r).dump() (same keys, same order, invalid UTF-8 replaced by
-// U+FFFD), appended to out with a trailing newline. `trace --json` writes one per event:
+// U+FFFD, the same *_b64 fields), appended to out with a trailing newline. `trace --json` writes one per event:
 // building an nlohmann object per event was most of procwatch's CPU time at high exec rates.
 void append_event_json_line(std::string& out, const EventRecord& r);
 // Human form: time, event, pid, ppid, user, exe and args, indented by depth; exit code and

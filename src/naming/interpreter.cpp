@@ -245,4 +245,51 @@ ScriptRef find_script(InterpreterKind kind, const Args& argv, size_t first) {
   return {};
 }
 
+std::string_view path_base(std::string_view path) {
+  const size_t slash = path.rfind('/');
+  return slash == std::string_view::npos ? path : path.substr(slash + 1);
+}
+
+namespace {
+// argv[0] of a login shell is "-bash".
+std::string_view argv0_program(std::string_view argv0) {
+  if (!argv0.empty() && argv0.front() == '-') argv0.remove_prefix(1);
+  return path_base(argv0);
+}
+}  // namespace
+
+Program program_of(const ProcInfo& p) {
+  Program out;
+  // Kernel threads' comm carries a per-CPU suffix ("kworker/0:1"): keep the stable part.
+  std::string_view comm = p.comm;
+  if (size_t slash = comm.find('/'); slash != std::string_view::npos && slash > 0) {
+    comm = comm.substr(0, slash);
+  }
+  const std::string_view exe_base = path_base(p.exe);
+  out.name = exe_base.empty() ? comm : exe_base;
+  if (out.name == "busybox" || out.name == "toybox") {
+    if (!p.argv.empty()) out.applet = argv0_program(p.argv[0]);
+    if (out.applet == out.name && p.argv.size() > 1) {
+      out.applet = argv0_program(p.argv[1]);
+      out.first_arg = 2;
+    }
+  }
+  return out;
+}
+
+ScriptRef process_script(const ProcInfo& p, const Program& prog, const Args& extra) {
+  std::optional<InterpreterKind> kind =
+      interpreter_kind(prog.applet.empty() ? prog.name : prog.applet, extra);
+  if (!kind && p.exe.empty() && !p.argv.empty()) {
+    // Exe unknown: comm of a shebang exec is the script's name, argv[0] the interpreter.
+    kind = interpreter_kind(argv0_program(p.argv[0]), extra);
+  }
+  if (!kind) return {};
+  return find_script(*kind, p.argv, prog.first_arg);
+}
+
+ScriptRef process_script(const ProcInfo& p, const Args& extra) {
+  return process_script(p, program_of(p), extra);
+}
+
 }  // namespace procwatch

@@ -9,17 +9,6 @@
 namespace procwatch {
 namespace {
 
-std::string_view basename(std::string_view path) {
-  size_t slash = path.rfind('/');
-  return slash == std::string_view::npos ? path : path.substr(slash + 1);
-}
-
-// argv[0] of a login shell is "-bash".
-std::string_view program_of(std::string_view argv0) {
-  if (!argv0.empty() && argv0.front() == '-') argv0.remove_prefix(1);
-  return basename(argv0);
-}
-
 bool contains(const std::vector<std::string>& list, std::string_view s) {
   return std::find(list.begin(), list.end(), s) != list.end();
 }
@@ -57,44 +46,20 @@ std::string TreeNamer::sanitize(std::string_view raw) const {
 TreeNamer::Classified TreeNamer::classify(const ProcInfo& p) const {
   Classified out;
   out.random_dir = has_random_dir(p.exe);
-  const std::string_view exe_base = basename(p.exe);
-  // Kernel threads' comm carries a per-CPU suffix ("kworker/0:1"): keep the stable part.
-  std::string_view comm = p.comm;
-  if (size_t slash = comm.find('/'); slash != std::string_view::npos && slash > 0) {
-    comm = comm.substr(0, slash);
-  }
-  const std::string_view prog = exe_base.empty() ? comm : exe_base;
-
-  // Multi-call binaries: the applet is argv[0] ("sh" -> busybox), or argv[1] after "busybox".
-  std::string_view applet;
-  size_t first_arg = 1;
-  if (prog == "busybox" || prog == "toybox") {
-    if (!p.argv.empty()) applet = program_of(p.argv[0]);
-    if (applet == prog && p.argv.size() > 1) {
-      applet = program_of(p.argv[1]);
-      first_arg = 2;
-    }
-  }
+  const Program program = program_of(p);
+  const std::string_view prog = program.name, applet = program.applet;
 
   if (!omitted(prog)) {
-    std::optional<InterpreterKind> kind =
-        interpreter_kind(applet.empty() ? prog : applet, options_.extra_interpreters);
-    if (!kind && p.exe.empty() && !p.argv.empty()) {
-      // Exe unknown: comm of a shebang exec is the script's name, argv[0] the interpreter.
-      kind = interpreter_kind(program_of(p.argv[0]), options_.extra_interpreters);
+    ScriptRef ref = process_script(p, program, options_.extra_interpreters);
+    if (ref.kind == ScriptRef::Kind::kScript && !path_base(ref.value).empty()) {
+      std::string_view file = path_base(ref.value);
+      out.random_dir = out.random_dir || has_random_dir(ref.value);
+      out.label = is_random_name(file) ? std::string(kRandom) : sanitize(file);
+      return out;
     }
-    if (kind) {
-      ScriptRef ref = find_script(*kind, p.argv, first_arg);
-      if (ref.kind == ScriptRef::Kind::kScript && !basename(ref.value).empty()) {
-        std::string_view file = basename(ref.value);
-        out.random_dir = out.random_dir || has_random_dir(ref.value);
-        out.label = is_random_name(file) ? std::string(kRandom) : sanitize(file);
-        return out;
-      }
-      if (ref.kind == ScriptRef::Kind::kModule) {
-        out.label = is_random_name(ref.value) ? std::string(kRandom) : sanitize(ref.value);
-        return out;
-      }
+    if (ref.kind == ScriptRef::Kind::kModule) {
+      out.label = is_random_name(ref.value) ? std::string(kRandom) : sanitize(ref.value);
+      return out;
     }
     if (base_.contains(prog) || (!applet.empty() && base_.contains(applet))) {
       out.label = kBase;

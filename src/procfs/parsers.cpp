@@ -236,9 +236,16 @@ Result<Stat> parse_stat(std::string_view text) {
   if (fields[3].size() != 1) return field_error("stat", 3, "state", "not one character");
   st.state = fields[3][0];
   if (!to_number(fields[4], &st.ppid)) return field_error("stat", 4, "ppid", "not a number");
+  if (!to_number(fields[5], &st.pgrp)) return field_error("stat", 5, "pgrp", "not a number");
+  if (!to_number(fields[6], &st.session)) {
+    return field_error("stat", 6, "session", "not a number");
+  }
+  if (!to_number(fields[7], &st.tty_nr)) return field_error("stat", 7, "tty_nr", "not a number");
+  if (!to_number(fields[8], &st.tpgid)) return field_error("stat", 8, "tpgid", "not a number");
   if (!to_number(fields[9], &st.flags)) return field_error("stat", 9, "flags", "not a number");
   if (!to_number(fields[14], &st.utime)) return field_error("stat", 14, "utime", "not a number");
   if (!to_number(fields[15], &st.stime)) return field_error("stat", 15, "stime", "not a number");
+  if (!to_number(fields[19], &st.nice)) return field_error("stat", 19, "nice", "not a number");
   if (!to_number(fields[20], &st.num_threads)) {
     return field_error("stat", 20, "num_threads", "not a number");
   }

@@ -11,13 +11,18 @@
 
 namespace procwatch::procfs {
 
+// The one /proc/PID/stat parser (table, reader and ps-style sampling all use it). comm may hold
+// spaces, parentheses and any byte but NUL, so fields 3.. are read after the LAST ')'.
 struct Stat {              // /proc/PID/stat
   int32_t pid = 0;
   std::string comm;        // between the first '(' and the LAST ')'
   char state = '?';
   int32_t ppid = 0;
+  int32_t pgrp = 0, session = 0;   // fields 5, 6
+  int32_t tty_nr = 0, tpgid = -1;  // fields 7, 8 (tpgid -1: no controlling terminal)
   uint32_t flags = 0;              // field 9, PF_* (PF_KTHREAD = 0x00200000)
   uint64_t utime = 0, stime = 0;   // clock ticks (fields 14, 15)
+  int64_t nice = 0;                // field 19
   int64_t num_threads = 0;         // field 20
   uint64_t start_time = 0;         // field 22, clock ticks since boot
   uint64_t vsize = 0;              // field 23, bytes

@@ -178,8 +178,8 @@ ssize_t read_exe(const std::string& root, int32_t pid, std::string* path, bool* 
 
 }  // namespace
 
-ProcReader::ProcReader(std::string root, ReadLimits limits)
-    : root_(std::move(root)), limits_(limits) {
+ProcReader::ProcReader(std::string root, ReadLimits limits, UserNameCache* users)
+    : root_(std::move(root)), limits_(limits), users_(users ? users : &UserNameCache::shared()) {
   while (root_.size() > 1 && root_.back() == '/') root_.pop_back();
   // Without an LSM that labels tasks, attr/current is EINVAL for every process: skip the read
   // (one open per exec) after checking once on ourselves. Fixture roots have no "self".
@@ -462,29 +462,6 @@ std::vector<ProcInfo> ProcReader::scan() const {
   return out;
 }
 
-std::string ProcReader::user_name(uint32_t uid) const {
-  {
-    std::lock_guard<std::mutex> lock(users_mu_);
-    auto it = users_.find(uid);
-    if (it != users_.end()) return it->second;
-  }
-  std::string name;
-  long size = ::sysconf(_SC_GETPW_R_SIZE_MAX);
-  std::vector<char> buf(size_t(size > 0 ? size : 16384));
-  passwd pw{};
-  passwd* result = nullptr;
-  int rc;
-  while ((rc = ::getpwuid_r(uid, &pw, buf.data(), buf.size(), &result)) == ERANGE &&
-         buf.size() < (1u << 20)) {
-    buf.resize(buf.size() * 2);
-  }
-  if (rc == 0 && result != nullptr && result->pw_name != nullptr) {
-    name = result->pw_name;
-  } else {
-    name = std::to_string(uid);
-  }
-  std::lock_guard<std::mutex> lock(users_mu_);
-  return users_.emplace(uid, std::move(name)).first->second;
-}
+std::string ProcReader::user_name(uint32_t uid) const { return users_->name_or_number(uid); }
 
 }  // namespace procwatch::procfs

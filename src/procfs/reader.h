@@ -1,6 +1,6 @@
 // ProcReader: reads /proc (or a fixture tree at `root`) and returns ProcInfo values.
 // Thread-safe for concurrent reads (no shared mutable state except the user-name cache,
-// which is internally locked). A process that vanished is not an error: what could be read
+// which is internally locked and shared process-wide). A process that vanished is not an error: what could be read
 // is returned with incomplete = true.
 #pragma once
 
@@ -16,6 +16,7 @@
 #include "core/proc_event.h"
 #include "core/proc_info.h"
 #include "core/result.h"
+#include "core/user_names.h"
 #include "procfs/parsers.h"
 
 namespace procwatch::procfs {
@@ -29,7 +30,9 @@ struct ReadLimits {
 
 class ProcReader {
  public:
-  explicit ProcReader(std::string root = "/proc", ReadLimits limits = {});
+  // users: the uid -> name cache (not owned; null = UserNameCache::shared()).
+  explicit ProcReader(std::string root = "/proc", ReadLimits limits = {},
+                      UserNameCache* users = nullptr);
 
   const std::string& root() const { return root_; }
 
@@ -69,7 +72,7 @@ class ProcReader {
   using ContainerNamer = std::function<void(ProcInfo&)>;
   void set_container_namer(ContainerNamer namer) { container_namer_ = std::move(namer); }
 
-  // uid -> user name via getpwuid_r; cached; numeric string when unknown.
+  // uid -> user name through the shared UserNameCache; numeric string when unknown.
   std::string user_name(uint32_t uid) const;
 
  private:
@@ -87,8 +90,7 @@ class ProcReader {
   bool own_proc_ = false;   // root is the /proc of our pid namespace (pids are ours)
   bool pidfd_ids_ = false;  // capture_exec takes ids from PIDFD_GET_INFO (Linux 6.13+)
   mutable std::atomic<uint64_t> argv_from_memory_{0};
-  mutable std::mutex users_mu_;
-  mutable std::unordered_map<uint32_t, std::string> users_;
+  UserNameCache* users_;
 };
 
 }  // namespace procwatch::procfs

@@ -103,6 +103,22 @@ Result<Selector> make_selector(SelectorKind kind, std::string_view written,
     return make_error("unknown group '" + sel.value + "' for '" + key + "'");
   };
   switch (kind) {
+    case SelectorKind::kName:
+    case SelectorKind::kParent:
+    case SelectorKind::kExe:
+    case SelectorKind::kContext:
+    case SelectorKind::kCgroup:
+    case SelectorKind::kTree:
+    case SelectorKind::kContainerName:
+    case SelectorKind::kImage:
+    case SelectorKind::kPod:
+    case SelectorKind::kNamespace: {
+      const bool literal = kind == SelectorKind::kName || kind == SelectorKind::kParent;
+      auto raw = decode_byte_escapes(sel.value, !literal);
+      if (!raw) return make_error("bad '" + key + "' value: " + raw.error().message);
+      sel.value = std::move(*raw);
+      return sel;
+    }
     case SelectorKind::kArgs: {
       auto re = UserRegex::compile(sel.value);
       if (!re) return make_error("bad regex '" + sel.value + "': " + re.error().message);

@@ -4,6 +4,8 @@
 
 #include <algorithm>
 
+#include "naming/interpreter.h"
+
 namespace procwatch::rules {
 
 MatchContext make_match_context(const std::vector<ProcSample>& snapshot) {
@@ -32,27 +34,6 @@ std::string joined_argv(const ProcInfo& info) {
   return out;
 }
 
-bool is_interpreter(std::string_view base) {
-  static const char* const kPrefixes[] = {"python", "perl", "ruby", "php", "lua", "tclsh",
-                                          "wish", "node"};
-  static const char* const kShells[] = {"sh", "bash", "dash", "zsh", "ksh", "mksh", "busybox",
-                                        "nodejs", "env"};
-  for (const char* sh : kShells) {
-    if (base == sh) return true;
-  }
-  for (const char* p : kPrefixes) {
-    std::string_view pv(p);
-    if (base.substr(0, pv.size()) == pv) {
-      std::string_view rest = base.substr(pv.size());
-      if (std::all_of(rest.begin(), rest.end(),
-                      [](char c) { return (c >= '0' && c <= '9') || c == '.'; })) {
-        return true;
-      }
-    }
-  }
-  return false;
-}
-
 bool id_equals(const ProcInfo& info, uint32_t field, const Selector& sel) {
   return info.ids_known && sel.id && field == *sel.id;
 }
@@ -65,18 +46,11 @@ std::string ps_args(const ProcInfo& info) {
 }
 
 std::string script_name(const ProcInfo& info) {
-  std::string_view interp = !info.exe.empty() ? base_name(info.exe)
-                            : !info.argv.empty() ? base_name(info.argv[0])
-                                                 : std::string_view();
-  if (interp.empty() || !is_interpreter(interp)) return "";
-  for (size_t i = 1; i < info.argv.size(); ++i) {
-    const std::string& a = info.argv[i];
-    if (a == "-c" || a == "-e") return "";  // inline program, no script
-    if (a == "-m" && i + 1 < info.argv.size()) return info.argv[i + 1];
-    if (a.empty() || a[0] == '-') continue;
-    // `env` runs a program; look at what it runs.
-    if (interp == "env" && a.find('=') != std::string::npos) continue;
-    return std::string(base_name(a));
+  const ScriptRef ref = process_script(info);
+  switch (ref.kind) {
+    case ScriptRef::Kind::kScript: return std::string(path_base(ref.value));
+    case ScriptRef::Kind::kModule: return std::string(ref.value);
+    case ScriptRef::Kind::kNone: break;
   }
   return "";
 }
@@ -90,6 +64,36 @@ std::string glob_escape(std::string_view literal) {
   for (char c : literal) {
     if (c == '*' || c == '?' || c == '[' || c == ']' || c == '\\') out += '\\';
     out += c;
+  }
+  return out;
+}
+
+Result<std::string> decode_byte_escapes(std::string_view v, bool glob) {
+  auto hex = [](char c) -> int {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+  };
+  std::string out;
+  out.reserve(v.size());
+  for (size_t i = 0; i < v.size(); ++i) {
+    if (v[i] != '\\' || i + 1 >= v.size()) {
+      out += v[i];
+      continue;
+    }
+    if (v[i + 1] == 'x' && i + 3 < v.size() && hex(v[i + 2]) >= 0 && hex(v[i + 3]) >= 0) {
+      const char byte = char(hex(v[i + 2]) * 16 + hex(v[i + 3]));
+      if (byte == '\0') return make_error("\\x00: a NUL byte cannot occur in a name or path");
+      if (glob) out += '\\';
+      out += byte;
+      i += 3;
+      continue;
+    }
+    // Another escape: keep it whole, so "\\xff" stays a backslash and "xff".
+    out += v[i];
+    out += v[i + 1];
+    ++i;
   }
   return out;
 }

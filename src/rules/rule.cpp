@@ -1,5 +1,7 @@
 #include "rules/rule.h"
 
+#include "core/user_names.h"
+
 #include <grp.h>
 #include <pwd.h>
 
@@ -227,11 +229,7 @@ std::optional<uint32_t> sys_group_to_gid(const std::string& name) {
 }
 
 std::optional<std::string> sys_uid_to_user(uint32_t uid) {
-  passwd pw{};
-  passwd* out = nullptr;
-  char buf[4096];
-  if (getpwuid_r(uid, &pw, buf, sizeof buf, &out) != 0 || out == nullptr) return std::nullopt;
-  return std::string(out->pw_name);
+  return UserNameCache::shared().find(uid);
 }
 
 }  // namespace

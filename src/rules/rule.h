@@ -170,7 +170,8 @@ struct Config {
   bool redact_defaults = true;
 };
 
-// Looks up names for `user:`/`group:`/`-u`. Default uses getpwnam_r/getgrnam_r/getpwuid_r.
+// Looks up names for `user:`/`group:`/`-u`. Default uses getpwnam_r/getgrnam_r and, for
+// uid -> name, UserNameCache::shared().
 struct IdResolver {
   std::optional<uint32_t> (*user_to_uid)(const std::string&) = nullptr;
   std::optional<uint32_t> (*group_to_gid)(const std::string&) = nullptr;

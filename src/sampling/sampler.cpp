@@ -15,53 +15,6 @@
 
 namespace procwatch::sampling {
 
-namespace {
-
-std::string_view next_token(std::string_view* rest) {
-  size_t b = rest->find_first_not_of(' ');
-  if (b == std::string_view::npos) {
-    *rest = {};
-    return {};
-  }
-  size_t e = rest->find(' ', b);
-  if (e == std::string_view::npos) e = rest->size();
-  std::string_view tok = rest->substr(b, e - b);
-  rest->remove_prefix(e);
-  return tok;
-}
-
-template <class T>
-bool to_num(std::string_view s, T* out) {
-  while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.remove_suffix(1);
-  if (s.empty()) return false;
-  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), *out);
-  return ec == std::errc() && p == s.data() + s.size();
-}
-
-}  // namespace
-
-Result<PsStat> parse_ps_stat(std::string_view text) {
-  const size_t close = text.rfind(')');
-  if (close == std::string_view::npos) return make_error("stat: no ')' after comm");
-  std::string_view rest = text.substr(close + 1);
-  constexpr int kLast = 24;
-  std::string_view f[kLast + 1];
-  for (int i = 3; i <= kLast; ++i) {
-    f[i] = next_token(&rest);
-    if (f[i].empty()) return make_error("stat: field " + std::to_string(i) + " missing");
-  }
-  PsStat st;
-  if (f[3].size() != 1) return make_error("stat: field 3 (state) not one character");
-  st.state = f[3][0];
-  bool ok = to_num(f[4], &st.ppid) && to_num(f[5], &st.pgrp) && to_num(f[6], &st.session) &&
-            to_num(f[7], &st.tty_nr) && to_num(f[8], &st.tpgid) && to_num(f[14], &st.utime) &&
-            to_num(f[15], &st.stime) && to_num(f[19], &st.nice) &&
-            to_num(f[20], &st.num_threads) && to_num(f[22], &st.start_time) &&
-            to_num(f[23], &st.vsize) && to_num(f[24], &st.rss_pages);
-  if (!ok) return make_error("stat: a numeric field in 4..24 is not a number");
-  return st;
-}
-
 std::string ps_stat_flags(const PsStat& st, int32_t tgid, bool locked_pages) {
   std::string out(1, st.state);
   if (st.nice < 0) out += '<';

@@ -17,22 +17,16 @@
 
 #include "core/proc_info.h"
 #include "core/result.h"
+#include "procfs/parsers.h"
 #include "procfs/reader.h"
 #include "rules/rule.h"
 
 namespace procwatch::sampling {
 
-// The /proc/PID/stat fields ps needs beyond procfs::Stat (pgrp, session, tpgid, nice).
-struct PsStat {
-  char state = '?';
-  int32_t ppid = 0, pgrp = 0, session = 0, tty_nr = 0, tpgid = -1;
-  uint64_t utime = 0, stime = 0;
-  int64_t nice = 0, num_threads = 1;
-  uint64_t start_time = 0;  // ticks since boot
-  uint64_t vsize = 0;       // bytes
-  int64_t rss_pages = 0;
-};
-Result<PsStat> parse_ps_stat(std::string_view text);
+// The /proc/PID/stat fields ps needs (pgrp, session, tpgid, nice, ...): procfs::Stat, read by
+// the one stat parser, procfs::parse_stat.
+using PsStat = procfs::Stat;
+inline Result<PsStat> parse_ps_stat(std::string_view text) { return procfs::parse_stat(text); }
 
 // ps's STAT column (procps pr_stat): state, then '<' (nice < 0) or 'N' (nice > 0), 'L' (locked
 // pages), 's' (session leader), 'l' (multi-threaded), '+' (in the tty's foreground group).

@@ -351,3 +351,100 @@ TEST(TerminalOutput, KeepsOrdinaryUtf8) {
 
 }  // namespace
 }  // namespace procwatch::output
+
+namespace procwatch::output {
+namespace {
+
+std::string unbase64(const std::string& s) {
+  static const std::string kAlphabet =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string out;
+  uint32_t acc = 0;
+  int bits = 0;
+  for (char c : s) {
+    if (c == '=') break;
+    acc = (acc << 6) | uint32_t(kAlphabet.find(c));
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      out += char((acc >> bits) & 0xff);
+    }
+  }
+  return out;
+}
+
+// The exact bytes of a text field, as the README tells a reader to take them.
+std::string raw_field(const nlohmann::json& j, const std::string& key) {
+  if (j.contains(key + "_b64")) return unbase64(j[key + "_b64"].get<std::string>());
+  return j[key].get<std::string>();
+}
+
+TEST(RawBytes, EveryTextFieldRoundTripsThroughBothWriters) {
+  EventRecord r{"exec", 1795067017123456789ull, sample_proc()};
+  ProcInfo& p = r.proc;
+  p.exe = "/tmp/x\xff\xfe/true";
+  p.comm = "c\xff";
+  p.user = "u\xc3";
+  p.cgroup = "/x\xed\xa0\x80";
+  p.context = "ctx\xfe";
+  p.tree = "/t\xff";
+  p.container_name = "n\x80";
+  p.image = "i\xff";
+  p.container_runtime = "r\xff";
+  p.pod = "p\xff";
+  p.pod_uid = "pu\xff";
+  p.pod_namespace = "ns\xff";
+  p.container_id = "id\xff";
+  p.argv = {"/tmp/x\xff\xfe/true", "ok", "arg\xff"};
+  for (bool exit : {false, true}) {
+    if (exit) {
+      r.event = "exit";
+      r.exit = ExitDetails{true, 0, 0, true, 0.5};
+      r.resync = true;
+      p.exe_deleted = true;
+      p.argv_truncated = true;
+    }
+    std::string fast;
+    append_event_json_line(fast, r);
+    ASSERT_EQ(fast, reference_line(r));
+    const auto j = nlohmann::json::parse(fast);
+    EXPECT_EQ(raw_field(j, "exe"), p.exe);
+    EXPECT_EQ(j["exe"], "/tmp/x\xef\xbf\xbd\xef\xbf\xbd/true");  // still readable
+    const std::pair<const char*, const std::string*> fields[] = {
+        {"comm", &p.comm},       {"user", &p.user},   {"cgroup", &p.cgroup},
+        {"context", &p.context}, {"tree", &p.tree},   {"container_name", &p.container_name},
+        {"image", &p.image},     {"runtime", &p.container_runtime}, {"pod", &p.pod},
+        {"pod_uid", &p.pod_uid}, {"namespace", &p.pod_namespace},
+        {"container_id", &p.container_id}};
+    for (const auto& [key, value] : fields) EXPECT_EQ(raw_field(j, key), *value) << key;
+    ASSERT_EQ(j["argv_b64"].size(), p.argv.size());
+    for (size_t i = 0; i < p.argv.size(); ++i) {
+      EXPECT_EQ(unbase64(j["argv_b64"][i].get<std::string>()), p.argv[i]);
+    }
+  }
+}
+
+TEST(RawBytes, ValidUtf8GetsNoExtraField) {
+  EventRecord r{"exec", 1, sample_proc()};
+  r.proc.exe = "/home/zo\xc3\xab/\xf0\x9f\x98\x80";
+  std::string fast;
+  append_event_json_line(fast, r);
+  EXPECT_EQ(fast, reference_line(r));
+  EXPECT_EQ(fast.find("_b64"), std::string::npos) << fast;
+}
+
+TEST(RawBytes, TreeJsonCarriesTheBytes) {
+  ProcInfo p = sample_proc();
+  p.exe = "/tmp/x\xff\xfe/true";
+  p.argv = {"a\xff"};
+  const auto j = tree_json({p});
+  ASSERT_EQ(j.size(), 1u);
+  EXPECT_EQ(raw_field(j[0], "exe"), p.exe);
+  EXPECT_EQ(unbase64(j[0]["argv_b64"][0].get<std::string>()), "a\xff");
+  nlohmann::json obj = nlohmann::json::object();
+  set_text(obj, "exe", "ok");
+  EXPECT_FALSE(obj.contains("exe_b64"));
+}
+
+}  // namespace
+}  // namespace procwatch::output

@@ -141,3 +141,40 @@ TEST(FindScript, FirstArgumentIndex) {
 
 }  // namespace
 }  // namespace procwatch
+
+namespace procwatch {
+namespace {
+
+ProcInfo proc_of(std::string exe, std::string comm, std::vector<std::string> argv) {
+  ProcInfo p;
+  p.exe = std::move(exe);
+  p.comm = std::move(comm);
+  p.argv = std::move(argv);
+  return p;
+}
+
+TEST(ProcessScript, ReadsTheProgramThenItsScript) {
+  const ProcInfo bb = proc_of("/bin/busybox", "sh", {"busybox", "sh", "-e", "y.sh"});
+  const Program prog = program_of(bb);
+  EXPECT_EQ(prog.name, "busybox");
+  EXPECT_EQ(prog.applet, "sh");
+  EXPECT_EQ(prog.first_arg, 2u);
+  EXPECT_EQ(process_script(bb).value, "y.sh");
+  EXPECT_EQ(program_of(proc_of("", "kworker/0:1", {})).name, "kworker");
+
+  const ProcInfo py = proc_of("/usr/bin/python3.11", "python3", {"python3", "-W", "ignore", "x.py"});
+  EXPECT_EQ(process_script(py).kind, ScriptRef::Kind::kScript);
+  EXPECT_EQ(process_script(py).value, "x.py");
+  // Exe unknown (gone before it was read): argv[0] names the interpreter.
+  EXPECT_EQ(process_script(proc_of("", "job", {"/bin/sh", "/etc/job"})).value, "/etc/job");
+  // env is no interpreter: what it runs is named by its own exec.
+  EXPECT_EQ(process_script(proc_of("/usr/bin/env", "env", {"env", "python3", "x.py"})).kind,
+            ScriptRef::Kind::kNone);
+  EXPECT_EQ(process_script(proc_of("/opt/bin/myrun", "myrun", {"myrun", "-v", "t.x"}),
+                           std::vector<std::string>{"myrun"})
+                .value,
+            "t.x");
+}
+
+}  // namespace
+}  // namespace procwatch

@@ -68,6 +68,30 @@ TEST(ParseStat, RealLine) {
   EXPECT_EQ(st->arg_end, 140720382605981u);
 }
 
+// The fields ps-style sampling needs (sampling uses this parser, not one of its own).
+TEST(ParseStat, PsFieldsAfterAHostileComm) {
+  auto st = parse_stat(make_stat("a) R 9 9 9 (b", {{5, "1300"}, {6, "1290"}, {7, "34816"},
+                                                    {8, "-1"}, {19, "-5"}}));
+  ASSERT_TRUE(st.ok()) << st.error().message;
+  EXPECT_EQ(st->comm, "a) R 9 9 9 (b");
+  EXPECT_EQ(st->pgrp, 1300);
+  EXPECT_EQ(st->session, 1290);
+  EXPECT_EQ(st->tty_nr, 34816);
+  EXPECT_EQ(st->tpgid, -1);
+  EXPECT_EQ(st->nice, -5);
+  EXPECT_EQ(st->utime, 140u);
+  EXPECT_EQ(st->stime, 150u);
+  auto real = parse_stat(kCatStat);
+  ASSERT_TRUE(real.ok());
+  EXPECT_EQ(real->pgrp, 5123);
+  EXPECT_EQ(real->session, 4709);
+  EXPECT_EQ(real->tpgid, -1);
+  EXPECT_EQ(real->nice, 0);
+  for (int field : {5, 6, 7, 8, 19}) {
+    EXPECT_FALSE(parse_stat(make_stat("x", {{field, "n"}})).ok()) << field;
+  }
+}
+
 TEST(ParseStat, ArgAreaIsOptionalAndBothOrNeither) {
   auto full = parse_stat(make_stat("a"));
   ASSERT_TRUE(full.ok());

@@ -204,3 +204,99 @@ TEST(Selector, BuildErrors) {
 
 }  // namespace
 }  // namespace procwatch::rules
+
+#include "naming/interpreter.h"
+#include "naming/tree_namer.h"
+
+namespace procwatch::rules {
+namespace {
+
+using testing::Proc;
+
+// Paths and argv are bytes: a selector written with \xNN matches them exactly.
+TEST(MatcherRawBytes, SelectorsMatchTheBytes) {
+  const ProcSample odd = Proc(10, "tr\xffue").exe("/tmp/x\xff\xfe/true")
+                             .argv({"/tmp/x\xff\xfe/true", "arg\xff"}).ids(0, 0);
+  const ProcSample other = Proc(11, "true").exe("/tmp/x\xfe\xff/true")
+                               .argv({"/tmp/x\xfe\xff/true"}).ids(0, 0);
+  MatchContext ctx;
+  const std::tuple<SelectorKind, const char*, bool, bool> cases[] = {
+      {K::kExe, "/tmp/x\\xff\\xfe/*", true, false},
+      {K::kExe, "/tmp/x\\xFF\\xFE/true", true, false},
+      {K::kExe, "/tmp/x\\xfe\\xff/*", false, true},
+      {K::kExe, "/tmp/x?\?/true", true, true},  // '?' is one byte
+      {K::kName, "tr\\xffue", true, false},
+      {K::kArgs, "x\\xff\\xfe/true arg\\xff$", true, false},  // RE2 in Latin-1: bytes
+      {K::kArgs, "^/tmp/x../true", true, true},                // '.' is one byte
+      {K::kArgs, "^/tmp/x\\xfe", false, true},
+  };
+  for (const auto& [kind, written, want_odd, want_other] : cases) {
+    Selector s = sel(kind, written);
+    EXPECT_EQ(selector_matches(s, odd, ctx), want_odd) << written;
+    EXPECT_EQ(selector_matches(s, other, ctx), want_other) << written;
+  }
+}
+
+TEST(MatcherRawBytes, DecodeByteEscapes) {
+  EXPECT_EQ(decode_byte_escapes("a\\xffb", false).value(), "a\xff" "b");
+  EXPECT_EQ(decode_byte_escapes("a\\xffb", true).value(), "a\\\xff" "b");
+  EXPECT_EQ(decode_byte_escapes("a\\x2a", true).value(), "a\\*");  // a literal '*'
+  EXPECT_EQ(decode_byte_escapes("a\\\\xff", true).value(), "a\\\\xff");  // escaped backslash
+  EXPECT_EQ(decode_byte_escapes("a\\xf", true).value(), "a\\xf");   // not two hex digits
+  EXPECT_EQ(decode_byte_escapes("a\\", true).value(), "a\\");
+  EXPECT_FALSE(decode_byte_escapes("a\\x00", true).ok());
+  EXPECT_TRUE(glob_match(decode_byte_escapes("a\\x2a", true).value(), "a*"));
+  EXPECT_FALSE(glob_match(decode_byte_escapes("a\\x2a", true).value(), "ab"));
+  EXPECT_TRUE(glob_match(sel(K::kExe, "/opt/a\\\\xff").value, "/opt/a\\xff"));
+  EXPECT_FALSE(make_selector(K::kExe, "/a\\x00", fake_ids()).ok());
+}
+
+// Rule `name:` and the tree name read the same argument as the script (naming's table).
+TEST(MatcherScript, AgreesWithTreeNames) {
+  NamingOptions o;
+  o.dpkg_root = "";
+  const TreeNamer namer(o);
+  struct Case {
+    const char* exe;
+    std::vector<std::string> argv;
+    const char* script;  // "" = none: the label is then "base" or the exe's base name
+  };
+  const Case cases[] = {
+      {"/usr/bin/python3.11", {"python3", "-W", "ignore", "x.py"}, "x.py"},
+      {"/usr/bin/python3.11", {"python3", "-Wignore", "-u", "/srv/x.py"}, "x.py"},
+      {"/usr/bin/python3.11", {"python3", "-m", "http.server", "8000"}, "http.server"},
+      {"/usr/bin/python3.11", {"python3", "-c", "import x", "y.py"}, ""},
+      {"/usr/bin/bash", {"bash", "-c", "echo hi", "x.sh"}, ""},
+      {"/usr/bin/bash", {"bash", "-e", "-o", "pipefail", "run.sh"}, "run.sh"},
+      {"/usr/bin/perl", {"perl", "-e", "print 1", "x.pl"}, ""},
+      {"/usr/bin/perl", {"perl", "-w", "/usr/bin/mon"}, "mon"},
+      {"/usr/bin/env", {"/usr/bin/env", "python3", "x.py"}, ""},
+      {"/usr/bin/node", {"node", "--inspect", "x.js"}, "x.js"},
+      {"/usr/bin/node", {"node", "-r", "ts-node/register", "x.ts"}, "x.ts"},
+      {"/bin/busybox", {"busybox", "sh", "-e", "y.sh"}, "y.sh"},
+      {"/usr/sbin/sshd", {"sshd", "x"}, ""},
+  };
+  for (const auto& c : cases) {
+    ProcInfo p;
+    p.exe = c.exe;
+    p.comm = std::string(path_base(c.exe)).substr(0, 15);
+    p.argv = c.argv;
+    EXPECT_EQ(script_name(p), c.script) << c.argv[0] << " " << c.argv[1];
+    const std::string label = namer.label(p);
+    if (*c.script) {
+      EXPECT_EQ(label, c.script) << c.argv[1];
+      EXPECT_TRUE(name_matches(p, c.script, false)) << c.script;
+    } else {
+      EXPECT_TRUE(label == "base" || label == path_base(c.exe)) << label;
+    }
+  }
+  ProcInfo w;
+  w.exe = "/usr/bin/python3.11";
+  w.comm = "python3";
+  w.argv = {"python3", "-W", "ignore", "x.py"};
+  EXPECT_FALSE(name_matches(w, "ignore", false)) << "-W takes a value: 'ignore' is no script";
+  EXPECT_TRUE(name_matches(w, "x.py", false));
+}
+
+}  // namespace
+}  // namespace procwatch::rules
