@@ -45,7 +45,7 @@ std::vector<MetricFamily> pipeline_families(const PipelineState& s) {
   per_source("procwatch_source_malformed_total",
              "Kernel messages the source's decoder skipped (truncated or malformed).",
              s.source.malformed);
-  out.push_back(family("procwatch_source_counter_total",
+  out.push_back(family("procwatch_source_internal_total",
                        "The source's own counts by name: skipped messages by reason, incomplete "
                        "exec captures (netlink exec_capture_missed, ebpf exe_missing), socket "
                        "and ring-buffer losses (see README, Event sources).",

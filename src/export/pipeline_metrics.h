@@ -36,7 +36,7 @@ struct PipelineState {
 double engine_lag_seconds(const PipelineState& s);
 
 // procwatch_queue_events, procwatch_queue_capacity_events, procwatch_queue_dropped_total,
-// procwatch_source_{events,lost,malformed}_total{source}, procwatch_source_counter_total{source,
+// procwatch_source_{events,lost,malformed}_total{source}, procwatch_source_internal_total{source,
 // name}, procwatch_table_adjustments_total{kind}, procwatch_engine_lag_seconds,
 // procwatch_engine_last_event_timestamp_seconds, procwatch_engine_snapshots_total,
 // procwatch_scrape_duration_seconds.

@@ -90,7 +90,7 @@ class ServeTest(unittest.TestCase):
                            time.time() - 600)
         self.assertLess(value(body, "procwatch_engine_lag_seconds"), 5)
         self.assertIsNotNone(value(
-            body, 'procwatch_source_counter_total{source="netlink",name="seq_gap"}'))
+            body, 'procwatch_source_internal_total{source="netlink",name="seq_gap"}'))
         self.assertIsNotNone(value(
             body, 'procwatch_table_adjustments_total{kind="reparented"}'))
         # A later scrape reports how long an earlier one took.

@@ -92,7 +92,7 @@ TEST(HttpClient, ErrorsAreOneLine) {
   ASSERT_TRUE(s.start("127.0.0.1:0", 1));
   const int port = s.port();
   s.stop();
-  for (const std::string url : {"http://127.0.0.1:" + std::to_string(port) + "/",
+  for (const std::string& url : {"http://127.0.0.1:" + std::to_string(port) + "/",
                                 std::string("ftp://127.0.0.1/x"), std::string("file:///etc/passwd"),
                                 std::string("http://no-such-host.invalid/")}) {
     GetOptions o;
