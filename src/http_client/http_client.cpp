@@ -82,6 +82,8 @@ Result<Response> get(const std::string& url, const GetOptions& options) {
   curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
   curl_easy_setopt(h, CURLOPT_HEADERDATA, &sink);
   curl_easy_setopt(h, CURLOPT_USERAGENT, "procwatch");
+  // Fewer, larger reads: a /metrics body is megabytes (the default buffer is 16 KiB).
+  curl_easy_setopt(h, CURLOPT_BUFFERSIZE, 256L * 1024);
   if (headers) curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers);
   if (!options.user.empty() || !options.password.empty()) {
     curl_easy_setopt(h, CURLOPT_HTTPAUTH, CURLAUTH_BASIC);
