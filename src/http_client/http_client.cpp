@@ -1,6 +1,9 @@
 #include "http_client/http_client.h"
 
+// Plain declarations: the calls below go through pointers from dlsym.
+#define CURL_DISABLE_TYPECHECK 1
 #include <curl/curl.h>
+#include <dlfcn.h>
 
 #include <memory>
 #include <mutex>
@@ -8,6 +11,61 @@
 namespace procwatch::http_client {
 
 namespace {
+
+// libcurl is loaded on the first request, not linked: `serve` must not map OpenSSL (its TLS is
+// GnuTLS; tests/integration/test_web.py checks /proc/PID/maps), nor carry curl's LDAP, Kerberos
+// and SSH libraries. The GnuTLS build of libcurl is preferred, then the OpenSSL one.
+struct Curl {
+  CURLcode (*global_init)(long) = nullptr;
+  CURL* (*easy_init)() = nullptr;
+  CURLcode (*easy_setopt)(CURL*, CURLoption, ...) = nullptr;
+  CURLcode (*easy_perform)(CURL*) = nullptr;
+  CURLcode (*easy_getinfo)(CURL*, CURLINFO, ...) = nullptr;
+  void (*easy_cleanup)(CURL*) = nullptr;
+  const char* (*easy_strerror)(CURLcode) = nullptr;
+  curl_slist* (*slist_append)(curl_slist*, const char*) = nullptr;
+  void (*slist_free_all)(curl_slist*) = nullptr;
+  std::string error;  // why it could not be loaded; empty when loaded
+};
+
+template <typename F>
+bool bind(void* lib, const char* name, F& fn) {
+  fn = reinterpret_cast<F>(dlsym(lib, name));
+  return fn != nullptr;
+}
+
+Curl load_curl() {
+  Curl c;
+  void* lib = nullptr;
+  for (const char* soname : {"libcurl-gnutls.so.4", "libcurl.so.4"}) {
+    lib = dlopen(soname, RTLD_NOW | RTLD_LOCAL);
+    if (lib) break;
+  }
+  if (!lib) {
+    c.error = "cannot load libcurl (libcurl-gnutls.so.4 or libcurl.so.4; Debian: libcurl3-gnutls)";
+    return c;
+  }
+  const bool ok = bind(lib, "curl_global_init", c.global_init) &&
+                  bind(lib, "curl_easy_init", c.easy_init) &&
+                  bind(lib, "curl_easy_setopt", c.easy_setopt) &&
+                  bind(lib, "curl_easy_perform", c.easy_perform) &&
+                  bind(lib, "curl_easy_getinfo", c.easy_getinfo) &&
+                  bind(lib, "curl_easy_cleanup", c.easy_cleanup) &&
+                  bind(lib, "curl_easy_strerror", c.easy_strerror) &&
+                  bind(lib, "curl_slist_append", c.slist_append) &&
+                  bind(lib, "curl_slist_free_all", c.slist_free_all);
+  if (!ok) {
+    c.error = "libcurl lacks a function procwatch needs";
+    return c;
+  }
+  if (c.global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) c.error = "curl_global_init failed";
+  return c;  // the library stays loaded for the life of the process
+}
+
+const Curl& curl() {
+  static const Curl c = load_curl();  // thread-safe once
+  return c;
+}
 
 struct Sink {
   Response* out;
@@ -38,11 +96,6 @@ size_t on_header(char* data, size_t size, size_t n, void* user) {
   return len;
 }
 
-void global_init() {
-  static std::once_flag once;
-  std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
-}
-
 }  // namespace
 
 std::string redact_url(const std::string& url) {
@@ -58,55 +111,55 @@ std::string redact_url(const std::string& url) {
 }
 
 Result<Response> get(const std::string& url, const GetOptions& options) {
-  global_init();
-  std::unique_ptr<CURL, decltype(&curl_easy_cleanup)> curl(curl_easy_init(), curl_easy_cleanup);
-  if (!curl) return make_error("cannot start an HTTP request (curl_easy_init failed)");
-  CURL* h = curl.get();
+  const Curl& lib = curl();
+  if (!lib.error.empty()) return make_error(lib.error);
+  std::unique_ptr<CURL, void (*)(CURL*)> handle(lib.easy_init(), lib.easy_cleanup);
+  if (!handle) return make_error("cannot start an HTTP request (curl_easy_init failed)");
+  CURL* h = handle.get();
   Response resp;
   Sink sink{&resp, options.max_bytes};
   char errbuf[CURL_ERROR_SIZE] = {0};
   curl_slist* headers = nullptr;
   if (!options.accept.empty())
-    headers = curl_slist_append(headers, ("Accept: " + options.accept).c_str());
-  std::unique_ptr<curl_slist, decltype(&curl_slist_free_all)> headers_owner(headers,
-                                                                            curl_slist_free_all);
+    headers = lib.slist_append(headers, ("Accept: " + options.accept).c_str());
+  std::unique_ptr<curl_slist, void (*)(curl_slist*)> headers_owner(headers, lib.slist_free_all);
 
-  curl_easy_setopt(h, CURLOPT_URL, url.c_str());
-  curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
-  curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
-  curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);  // no SIGALRM games: callers may own SIGALRM
-  curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, options.timeout_ms);
-  curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
-  curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
-  curl_easy_setopt(h, CURLOPT_WRITEDATA, &sink);
-  curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
-  curl_easy_setopt(h, CURLOPT_HEADERDATA, &sink);
-  curl_easy_setopt(h, CURLOPT_USERAGENT, "procwatch");
+  lib.easy_setopt(h, CURLOPT_URL, url.c_str());
+  lib.easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+  lib.easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
+  lib.easy_setopt(h, CURLOPT_NOSIGNAL, 1L);  // no SIGALRM games: callers may own SIGALRM
+  lib.easy_setopt(h, CURLOPT_TIMEOUT_MS, options.timeout_ms);
+  lib.easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
+  lib.easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
+  lib.easy_setopt(h, CURLOPT_WRITEDATA, &sink);
+  lib.easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
+  lib.easy_setopt(h, CURLOPT_HEADERDATA, &sink);
+  lib.easy_setopt(h, CURLOPT_USERAGENT, "procwatch");
   // Fewer, larger reads: a /metrics body is megabytes (the default buffer is 16 KiB).
-  curl_easy_setopt(h, CURLOPT_BUFFERSIZE, 256L * 1024);
-  if (headers) curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers);
+  lib.easy_setopt(h, CURLOPT_BUFFERSIZE, 256L * 1024);
+  if (headers) lib.easy_setopt(h, CURLOPT_HTTPHEADER, headers);
   if (!options.user.empty() || !options.password.empty()) {
-    curl_easy_setopt(h, CURLOPT_HTTPAUTH, CURLAUTH_BASIC);
-    curl_easy_setopt(h, CURLOPT_USERNAME, options.user.c_str());
-    curl_easy_setopt(h, CURLOPT_PASSWORD, options.password.c_str());
+    lib.easy_setopt(h, CURLOPT_HTTPAUTH, CURLAUTH_BASIC);
+    lib.easy_setopt(h, CURLOPT_USERNAME, options.user.c_str());
+    lib.easy_setopt(h, CURLOPT_PASSWORD, options.password.c_str());
   }
-  if (!options.ca_file.empty()) curl_easy_setopt(h, CURLOPT_CAINFO, options.ca_file.c_str());
+  if (!options.ca_file.empty()) lib.easy_setopt(h, CURLOPT_CAINFO, options.ca_file.c_str());
   if (options.insecure) {
-    curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 0L);
-    curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 0L);
+    lib.easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 0L);
+    lib.easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 0L);
   }
 
-  const CURLcode rc = curl_easy_perform(h);
+  const CURLcode rc = lib.easy_perform(h);
   if (sink.too_large)
     return make_error("response larger than " + std::to_string(options.max_bytes) + " bytes");
   if (rc != CURLE_OK) {
-    std::string why = errbuf[0] ? errbuf : curl_easy_strerror(rc);
+    std::string why = errbuf[0] ? errbuf : lib.easy_strerror(rc);
     while (!why.empty() && (why.back() == '\n' || why.back() == '\r')) why.pop_back();
     return make_error(why);
   }
-  curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &resp.status);
+  lib.easy_getinfo(h, CURLINFO_RESPONSE_CODE, &resp.status);
   char* ct = nullptr;
-  if (curl_easy_getinfo(h, CURLINFO_CONTENT_TYPE, &ct) == CURLE_OK && ct) resp.content_type = ct;
+  if (lib.easy_getinfo(h, CURLINFO_CONTENT_TYPE, &ct) == CURLE_OK && ct) resp.content_type = ct;
   return resp;
 }
 
