@@ -155,8 +155,10 @@ void Engine::notify(EventRecord& r) {
 
 void Engine::emit(Change& c) {
   EventRecord r;
-  if (c.kind != Change::Kind::Lost) dirty_.push_back(c.info.key.pid);
-  if (c.kind == Change::Kind::Reparent) dirty_.push_back(c.old_ppid);
+  if (!rebuild_all_) {  // (a full rebuild is due anyway: nothing to track)
+    if (c.kind != Change::Kind::Lost) dirty_.push_back(c.info.key.pid);
+    if (c.kind == Change::Kind::Reparent) dirty_.push_back(c.old_ppid);
+  }
   switch (c.kind) {
     case Change::Kind::Reparent:
     case Change::Kind::Replaced:
@@ -210,8 +212,9 @@ void Engine::run(EventQueue& queue) {
   };
   // Idle: wake every 200 ms (the batch hook's tick); with changes not yet published, in time to
   // publish them snapshot_every after the last snapshot.
-  auto wait = [this] {
-    return generation_ != published_generation_
+  const bool publishing = snapshot_every_ns_ != 0;
+  auto wait = [this, publishing] {
+    return publishing && generation_ != published_generation_
                ? std::chrono::milliseconds(std::max<uint64_t>(1, snapshot_every_ns_ / 1'000'000))
                : std::chrono::milliseconds(200);
   };
@@ -219,11 +222,12 @@ void Engine::run(EventQueue& queue) {
     for (const auto& ev : batch) {
       handle(ev);
       if (past_deadline()) {
-        publish_snapshot();
+        if (publishing) publish_snapshot();
         return;
       }
     }
-    if (batch.empty() || monotonic_ns() - last_publish_mono_ns_ >= snapshot_every_ns_)
+    if (publishing &&
+        (batch.empty() || monotonic_ns() - last_publish_mono_ns_ >= snapshot_every_ns_))
       publish_snapshot();
     if (batch_hook_) batch_hook_(*this);
     if (past_deadline()) return;
@@ -231,7 +235,7 @@ void Engine::run(EventQueue& queue) {
     // context switch each) cost more CPU than handling the events. Bounds latency to ~2 ms.
     if (!batch.empty() && batch.size() < 256) std::this_thread::sleep_for(kLinger);
   }
-  publish_snapshot();
+  if (publishing) publish_snapshot();
 }
 
 }  // namespace procwatch

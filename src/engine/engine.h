@@ -58,7 +58,8 @@ class Engine {
   void publish_snapshot();
   // Any thread: the last published snapshot (never null; empty before initial_scan()).
   std::shared_ptr<const EngineSnapshot> snapshot() const;
-  // Minimum time between two snapshots while events stream in (default 20 ms).
+  // Minimum time between two snapshots while events stream in (default 20 ms); 0: run() does
+  // not publish (an engine nobody reads snapshots of, e.g. `trace`).
   void set_snapshot_every(std::chrono::milliseconds every) { snapshot_every_ns_ = uint64_t(every.count()) * 1'000'000; }
 
   const ProcessTable& table() const { return table_; }

@@ -192,6 +192,24 @@ TEST(EngineSnapshot, RunPublishesAndKeepsTheNewestEventTime) {
   EXPECT_TRUE(found);
 }
 
+TEST(EngineSnapshot, AnEngineNobodyReadsDoesNotPublishWhileRunning) {
+  procfs::ProcReader reader(std::string(PROCWATCH_FIXTURES) + "/proc/basic");
+  Engine engine(reader, comm_namer());
+  engine.set_snapshot_every(std::chrono::milliseconds(0));
+  engine.initial_scan();
+  const auto scanned = engine.snapshot();
+  EventQueue queue(64);
+  replay::Script s;
+  s.fork(1300, 6000).exec(6000, "/bin/sleep", {"sleep", "1"});
+  for (ProcEvent ev : s.events()) queue.push(std::move(ev));
+  queue.close();
+  engine.run(queue);
+  EXPECT_EQ(engine.snapshot(), scanned);
+  EXPECT_TRUE(engine.table().find(6000));
+  engine.publish_snapshot();  // asked for: published
+  expect_snapshot_is_table(engine);
+}
+
 TEST_F(EngineResync, SnapshotAfterAResyncIsTheTable) {
   procfs::ProcReader reader(dir_.string());
   Engine engine(reader, comm_namer());
