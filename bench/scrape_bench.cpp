@@ -7,9 +7,6 @@
 //
 //   pw_scrape_bench [--trees 2000] [--procs 10000] [--scrapes 50] [--prom-cnproc]
 //                   [--target-ms 20]
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -19,10 +16,13 @@
 #include <cstring>
 #include <ctime>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "export/http_server.h"
+#include "http_client/http_client.h"
 #include "export/metrics_collector.h"
+#include "export/pipeline_metrics.h"
 #include "export/tree_metrics.h"
 #include "sources/replay/script.h"
 #include "table/process_table.h"
@@ -36,25 +36,13 @@ double ms_since(Clock::time_point t0) {
   return std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
 }
 
-std::string http_get(int port, const char* path) {
-  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  timeval tv{10, 0};
-  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_port = htons(uint16_t(port));
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  std::string out;
-  if (connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0) {
-    const std::string req = std::string("GET ") + path + " HTTP/1.0\r\nHost: bench\r\n\r\n";
-    if (write(fd, req.data(), req.size()) == ssize_t(req.size())) {
-      static char buf[1 << 16];
-      ssize_t n;
-      while ((n = read(fd, buf, sizeof buf)) > 0) out.append(buf, size_t(n));
-    }
-  }
-  close(fd);
-  return out;
+// Status and body of a GET over a new connection each time (the one HTTP client, libcurl).
+std::pair<long, std::string> http_get(int port, const char* path) {
+  http_client::GetOptions o;
+  o.timeout_ms = 10000;
+  auto r = http_client::get("http://127.0.0.1:" + std::to_string(port) + path, o);
+  if (!r) return {0, r.error().message};
+  return {r->status, std::move(r->body)};
 }
 
 // CPU time of this thread: steadier than wall time on a shared machine.
@@ -169,9 +157,17 @@ int main(int argc, char** argv) {
   collector.publish(std::move(snap));
   const double publish_ms = ms_since(pub0);
 
+  // As serve does: the pipeline's own series (queue, source, engine) beside the collector's.
+  auto engine_snapshot = std::make_shared<EngineSnapshot>();
   http::Server server;
   server.handle("/metrics", [&](const http::Request&) {
-    return http::Response{200, metrics::kTextContentType, collector.exposition()};
+    metrics::PipelineState p;
+    p.queue_capacity = 1 << 18;
+    p.source.name = "replay";
+    p.engine = engine_snapshot;
+    p.now_realtime_ns = uint64_t(std::time(nullptr)) * 1'000'000'000ull;
+    return http::Response{200, metrics::kTextContentType,
+                          collector.exposition(metrics::pipeline_families(p))};
   });
   int port = 0;
   for (int attempt = 0; attempt < 20 && !port; ++attempt) {
@@ -228,11 +224,11 @@ int main(int argc, char** argv) {
     for (int i = 0; i < scrapes; ++i) {
       churn(p.changed);
       const auto t0 = Clock::now();
-      const std::string resp = http_get(port, "/metrics");
+      const auto [status, body] = http_get(port, "/metrics");
       over_http.push_back(ms_since(t0));
-      const bool ok200 = resp.rfind("HTTP/1.", 0) == 0 && resp.compare(8, 5, " 200 ") == 0;
-      if (!ok200 || resp.size() < bytes) {
-        std::fprintf(stderr, "pw_scrape_bench: bad response (%zu bytes)\n", resp.size());
+      if (status != 200 || body.size() < bytes) {
+        std::fprintf(stderr, "pw_scrape_bench: bad response (status %ld, %zu bytes%s%s)\n", status,
+                     body.size(), status ? "" : ": ", status ? "" : body.c_str());
         return 1;
       }
     }

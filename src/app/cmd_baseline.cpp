@@ -21,7 +21,7 @@
 #include "core/clock.h"
 #include "core/text.h"
 #include "export/event_format.h"
-#include "export/http_client.h"
+#include "http_client/http_client.h"
 
 namespace procwatch::app {
 
@@ -57,25 +57,22 @@ struct Remote {
     return u + "/api/v1/baseline";
   }
 
-  Result<http::ClientResponse> send(const std::string& method, const std::string& op,
-                                    const std::string& body) const {
-    http::ClientRequest req;
-    req.method = method;
-    req.url = base_url() + (op.empty() ? "" : "/" + op);
-    req.body = body;
-    req.content_type = op == "import" ? "application/yaml" : "application/json";
-    req.user = cmd.user;
-    req.ca_file = cmd.ca_file;
+  Result<http_client::Response> send(const std::string& method, const std::string& op,
+                                     const std::string& body) const {
+    http_client::GetOptions o;
+    o.user = cmd.user;
+    o.ca_file = cmd.ca_file;
     if (!cmd.user.empty()) {
       if (!cmd.password_file.empty()) {
         std::ifstream in(cmd.password_file);
         if (!in) return make_error(cmd.password_file + ": cannot read: " + std::strerror(errno));
-        std::getline(in, req.password);
+        std::getline(in, o.password);
       } else if (const char* p = std::getenv("PROCWATCH_PASSWORD")) {
-        req.password = p;
+        o.password = p;
       }
     }
-    return http::request(req);
+    return http_client::request(method, base_url() + (op.empty() ? "" : "/" + op), body,
+                                op == "import" ? "application/yaml" : "application/json", o);
   }
 };
 

@@ -1,9 +1,7 @@
 // `procwatch check`: one-shot plugin for Nagios/Icinga (check_procs-compatible options) and mon
 // (ps.monitor syntax). Parses its own arguments: check_procs's short options and positional
 // thresholds do not fit CLI11.
-#include <netdb.h>
 #include <signal.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -17,7 +15,11 @@
 
 #include "app/commands.h"
 #include "app/container_names.h"
+#include "app/live_capture.h"
 #include "core/text.h"
+#include "engine/engine.h"
+#include "http_client/http_client.h"
+#include "naming/tree_namer.h"
 #include "procfs/reader.h"
 #include "rules/config.h"
 #include "rules/engine.h"
@@ -35,7 +37,8 @@ constexpr const char* kCheckUsage =
     "Usage: procwatch check [--format nagios|mon] [--recheck DURATION] [--procfs DIR]\n"
     "                       NAME[@USER]:MIN-MAX ...            (ps.monitor syntax)\n"
     "       procwatch check [...] --config FILE                  (rules of a config file)\n"
-    "       procwatch check [...] --from URL                     (states of procwatch serve)\n"
+    "       procwatch check [...] --from URL [--from-ca FILE]    (states of procwatch serve;\n"
+    "                       URL http[s]://[USER:PASSWORD@]HOST:PORT[/path])\n"
     "       procwatch check [...] [check_procs options]          (-w -c -C -u -a -p -s -k -m\n"
     "                       --ereg-argument-array -z -r -P -t -v -T, as check_procs)\n"
     "Exit: nagios 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN; mon 0 all hold, 1 otherwise.\n";
@@ -43,7 +46,7 @@ constexpr const char* kCheckUsage =
 enum class Format { kNagios, kMon };
 
 struct CheckArgs {
-  std::string config, from, procfs = "/proc";
+  std::string config, from, from_ca, procfs = "/proc";
   Format format = Format::kNagios;
   std::chrono::milliseconds recheck{0};
   bool help = false;
@@ -71,7 +74,7 @@ Result<CheckArgs> split_args(const std::vector<std::string>& args) {
       inline_value = true;
     }
     static const char* const kOwn[] = {"--config", "--format", "--recheck", "--from",
-                                       "--procfs"};
+                                       "--from-ca", "--procfs"};
     bool own = false;
     for (const char* o : kOwn) own = own || name == o;
     if (!own) {
@@ -86,6 +89,8 @@ Result<CheckArgs> split_args(const std::vector<std::string>& args) {
       out.config = value;
     } else if (name == "--from") {
       out.from = value;
+    } else if (name == "--from-ca") {
+      out.from_ca = value;
     } else if (name == "--procfs") {
       out.procfs = value;
     } else if (name == "--format") {
@@ -125,76 +130,37 @@ int report_error(Format format, const std::string& raw) {
   return kUnknown;
 }
 
-// Minimal HTTP/1.0 GET (http:// only; serve listens on plain HTTP). Body on 200.
-Result<std::string> http_get(const std::string& url, int timeout_s) {
-  const std::string scheme = "http://";
-  if (url.rfind(scheme, 0) != 0) return make_error("--from " + url + ": expected http://HOST:PORT[/path]");
-  std::string rest = url.substr(scheme.size());
-  std::string hostport = rest.substr(0, rest.find('/'));
-  std::string path = rest.size() > hostport.size() ? rest.substr(hostport.size()) : "";
-  if (path.empty() || path == "/") path = "/api/v1/rules";
-  std::string host = hostport, port = "80";
-  if (!hostport.empty() && hostport[0] == '[') {  // [::1]:9501
-    auto close = hostport.find(']');
-    if (close == std::string::npos) return make_error("--from " + url + ": bad IPv6 address");
-    host = hostport.substr(1, close - 1);
-    if (close + 1 < hostport.size() && hostport[close + 1] == ':') port = hostport.substr(close + 2);
-  } else if (auto c = hostport.rfind(':'); c != std::string::npos) {
-    host = hostport.substr(0, c);
-    port = hostport.substr(c + 1);
+// GET of `--from` through the one HTTP client: http:// or https://, credentials in the URL
+// ("https://user:password@host:9501") for a serve that asks for basic auth. An empty path or
+// "/" means /api/v1/rules. Body on 200; anything else is one line (the password left out).
+Result<std::string> http_get(const CheckArgs& a, int timeout_s) {
+  const std::string& url = a.from;
+  const std::string shown = http_client::redact_url(url);
+  const bool http = url.rfind("http://", 0) == 0, https = url.rfind("https://", 0) == 0;
+  if (!http && !https)
+    return make_error("--from " + shown + ": expected http[s]://[USER:PASSWORD@]HOST:PORT[/path]");
+  const size_t authority = url.find("://") + 3;
+  const size_t path_at = url.find_first_of("/?#", authority);
+  if (url.find_first_not_of(":@", authority) == std::string::npos || path_at == authority)
+    return make_error("--from " + shown + ": no host");
+  std::string target = url;
+  if (path_at == std::string::npos) {
+    target += "/api/v1/rules";
+  } else if (url.compare(path_at, std::string::npos, "/") == 0) {
+    target = url.substr(0, path_at) + "/api/v1/rules";
   }
-  if (host.empty()) return make_error("--from " + url + ": no host");
-
-  addrinfo hints{};
-  hints.ai_socktype = SOCK_STREAM;
-  addrinfo* res = nullptr;
-  if (int rc = ::getaddrinfo(host.c_str(), port.c_str(), &hints, &res); rc != 0) {
-    return make_error("--from " + url + ": " + ::gai_strerror(rc));
+  http_client::GetOptions o;
+  o.timeout_ms = long(timeout_s) * 1000;
+  o.accept = "application/json";
+  o.ca_file = a.from_ca;
+  auto resp = http_client::get(target, o);
+  if (!resp) return make_error("--from " + shown + ": " + resp.error().message);
+  if (resp->status != 200) {
+    return make_error("--from " + shown + ": " +
+                      (resp->status_line.empty() ? "HTTP " + std::to_string(resp->status)
+                                                 : resp->status_line));
   }
-  int fd = -1;
-  int err = 0;
-  for (addrinfo* ai = res; ai != nullptr && fd < 0; ai = ai->ai_next) {
-    fd = ::socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, ai->ai_protocol);
-    if (fd < 0) continue;
-    timeval tv{timeout_s, 0};
-    ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-    ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
-    if (::connect(fd, ai->ai_addr, ai->ai_addrlen) != 0) {
-      err = errno;
-      ::close(fd);
-      fd = -1;
-    }
-  }
-  ::freeaddrinfo(res);
-  if (fd < 0) return make_error("--from " + url + ": cannot connect: " + std::strerror(err));
-  std::string req = "GET " + path + " HTTP/1.0\r\nHost: " + hostport +
-                    "\r\nAccept: application/json\r\nConnection: close\r\n\r\n";
-  if (::send(fd, req.data(), req.size(), MSG_NOSIGNAL) != ssize_t(req.size())) {
-    err = errno;
-    ::close(fd);
-    return make_error("--from " + url + ": send failed: " + std::strerror(err));
-  }
-  std::string resp;
-  char buf[16384];
-  for (;;) {
-    ssize_t n = ::recv(fd, buf, sizeof buf, 0);
-    if (n < 0) {
-      err = errno;
-      ::close(fd);
-      return make_error("--from " + url + ": read failed: " + std::strerror(err));
-    }
-    if (n == 0) break;
-    resp.append(buf, size_t(n));
-    if (resp.size() > (64u << 20)) break;
-  }
-  ::close(fd);
-  auto head_end = resp.find("\r\n\r\n");
-  if (head_end == std::string::npos) return make_error("--from " + url + ": no HTTP response");
-  std::string status_line = resp.substr(0, resp.find("\r\n"));
-  if (status_line.find(" 200") == std::string::npos) {
-    return make_error("--from " + url + ": " + status_line);
-  }
-  return resp.substr(head_end + 4);
+  return std::move(resp->body);
 }
 
 std::string self_exe() {
@@ -232,7 +198,7 @@ int print_results(Format format, const std::vector<rules::RuleResult>& results) 
 int check_from(const CheckArgs& a) {
   arm_timeout(10 + int(a.recheck.count() / 1000));
   auto fetch = [&]() -> Result<std::vector<rules::RuleResult>> {
-    auto body = http_get(a.from, 10);
+    auto body = http_get(a, 10);
     if (!body) return body.error();
     auto r = sampling::parse_rule_results_json(*body, rules::SteadyClock::now());
     if (!r) return make_error("--from " + a.from + ": " + r.error().message);
@@ -260,10 +226,15 @@ int check_rules(const CheckArgs& a, rules::Config config) {
   if (config.cpu) so.cpu_window = config.cpu->window;
   sampling::Sampler sampler(reader, so);
   rules::RuleEngine engine(std::move(config));
+  // The engine serve uses: a scan of /proc into its table (parents linked, trees named), read
+  // back as its snapshot. Each look is a fresh scan.
+  TreeNamer namer;
+  Engine procs(reader, tree_name_fn(namer));
   // Leave ourselves out: a fresh process busy scanning /proc is no CPU hog and no daemon.
   const int32_t self = a.procfs == "/proc" ? int32_t(::getpid()) : 0;
   auto snapshot = [&] {
-    auto v = sampler.sample();
+    procs.initial_scan();
+    auto v = sampler.sample(procs.snapshot()->copy_processes());
     std::erase_if(v, [&](const rules::ProcSample& s) { return s.info.key.pid == self; });
     return v;
   };
@@ -288,11 +259,16 @@ int check_procs_mode(const CheckArgs& a) {
   sampling::SamplerOptions so;
   so.name_trees = false;  // check_procs filters never look at tree names
   sampling::Sampler sampler(reader, so);
+  Engine procs(reader);  // no namer: check_procs filters never look at tree names
+  auto sample = [&] {
+    procs.initial_scan();
+    return sampler.sample(procs.snapshot()->copy_processes());
+  };
   rules::CheckProcsSelf self{int32_t(::getpid()), int32_t(::getppid()), self_exe()};
-  auto outcome = rules::evaluate_check_procs(*spec, sampler.sample(), self);
+  auto outcome = rules::evaluate_check_procs(*spec, sample(), self);
   if (a.recheck.count() > 0 && outcome.status != rules::Status::kOk) {
     std::this_thread::sleep_for(a.recheck);
-    outcome = rules::evaluate_check_procs(*spec, sampler.sample(), self);
+    outcome = rules::evaluate_check_procs(*spec, sample(), self);
   }
   // The description quotes -a/-C/-s values: one line whatever they hold.
   std::printf("%s\n", escape_control(outcome.line).c_str());
@@ -317,6 +293,7 @@ int run_check(const std::vector<std::string>& args) {
   }
   const int sources = int(!a.config.empty()) + int(!a.from.empty());
   if (sources > 1) return report_error(a.format, "--config and --from exclude each other");
+  if (!a.from_ca.empty() && a.from.empty()) return report_error(a.format, "--from-ca needs --from");
   if (!a.from.empty()) {
     if (!a.rest.empty()) {
       return report_error(a.format, "--from takes no process arguments (got '" + a.rest[0] + "')");

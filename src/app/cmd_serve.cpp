@@ -1,8 +1,12 @@
-// `procwatch serve`: Prometheus exporter. The engine thread feeds TreeMetrics and publishes an
-// immutable snapshot every kPublishEvery; HTTP threads only read the last snapshot. The listener
-// opens only once the source is attached and the initial /proc scan is in the table, so the
-// first scrape already counts every launch after it. SIGHUP re-reads the rules and the web config
-// and reopens the events log on the engine thread; nothing in the table or the counters is reset.
+// `procwatch serve`: Prometheus exporter. Data flows one way: source -> queue -> engine (owns
+// the table) -> snapshot -> outputs. The engine thread applies events, feeds the per-tree
+// counters and the events log (listeners) and publishes an EngineSnapshot after each batch;
+// every kPublishEvery it turns the snapshot into the exporter's MetricsSnapshot. The rule
+// monitor runs on its own thread over the engine's snapshots; HTTP threads read only published
+// snapshots, the queue's and the source's counters. The listener opens only once the source is
+// attached and the initial /proc scan is in the table, so the first scrape already counts every
+// launch after it. SIGHUP re-reads the rules and the web config and reopens the events log;
+// nothing in the table or the counters is reset.
 #include <atomic>
 #include <cerrno>
 #include <chrono>
@@ -25,6 +29,7 @@
 #include "export/event_log.h"
 #include "export/http_server.h"
 #include "export/metrics_collector.h"
+#include "export/pipeline_metrics.h"
 #include "export/tree_metrics.h"
 #include "export/web_config.h"
 #include "naming/tree_namer.h"
@@ -243,18 +248,9 @@ int run_serve(const ServeOptions& opts) {
   if (auto rc = live.start()) return *rc;
   const std::string source_str = live.source_name();
 
-  // Owned and ticked by the engine thread; HTTP threads call families()/json(), which copy the
-  // published results under the monitor's own mutex.
+  // Runs on its own thread over the engine's snapshots; HTTP threads call families()/json(),
+  // which copy the published results under the monitor's own mutex.
   std::unique_ptr<sampling::RuleMonitor> rule_monitor;
-  uint64_t events_seen = 0;
-  auto rules_tick = [&](const Engine& e) {
-    if (!rule_monitor) return;
-    uint64_t total = 0;
-    for (uint64_t n : e.stats().events) total += n;
-    const bool arrived = total != events_seen;
-    events_seen = total;
-    rule_monitor->tick([&e] { return e.table().snapshot(); }, arrived, rules::SteadyClock::now());
-  };
   auto flagged_to_rules = [&] {
     if (!rule_monitor || !baseline) return;
     if (auto flagged = baseline->flagged_if_changed()) rule_monitor->set_flagged(std::move(*flagged));
@@ -265,14 +261,15 @@ int run_serve(const ServeOptions& opts) {
     rule_monitor =
         std::make_unique<sampling::RuleMonitor>(std::move(*rules_config), reader, ropts);
     flagged_to_rules();
-    rules_tick(engine);
+    rule_monitor->start([&engine] { return engine.snapshot(); });
   }
 
   uint64_t last_publish = 0;
   auto publish = [&](const Engine& e) {
     const uint64_t now = monotonic_ns();
-    std::shared_ptr<metrics::MetricsSnapshot> snap = tree_metrics.publish(e.table(), now);
-    const EngineStats& st = e.stats();
+    const std::shared_ptr<const EngineSnapshot> es = e.snapshot();
+    std::shared_ptr<metrics::MetricsSnapshot> snap = tree_metrics.publish(*es, now);
+    const EngineStats& st = es->stats;
     snap->source = source_str;
     snap->events_by_type = metrics::named_event_counts(st.events);
     snap->events_lost = st.lost;
@@ -283,9 +280,29 @@ int run_serve(const ServeOptions& opts) {
   };
   publish(engine);
 
+  std::atomic<double> last_scrape_s{0};
+  auto pipeline = [&] {
+    metrics::PipelineState p;
+    const EventQueue& q = live.queue();
+    p.queue_depth = q.size();
+    p.queue_capacity = q.capacity();
+    p.queue_dropped = q.dropped();
+    SourceStats ss = live.source_stats();
+    p.source = {source_str, ss.events, ss.lost, ss.malformed, std::move(ss.counters)};
+    p.engine = engine.snapshot();
+    p.now_realtime_ns = realtime_ns();
+    p.last_scrape_s = last_scrape_s.load();
+    return metrics::pipeline_families(p);
+  };
+
   http::Server server;
   server.handle("/metrics", [&](const http::Request&) {
+    const uint64_t t0 = monotonic_ns();
     std::vector<prometheus::MetricFamily> extra = daemon.families();
+    {
+      auto p = pipeline();
+      extra.insert(extra.end(), std::make_move_iterator(p.begin()), std::make_move_iterator(p.end()));
+    }
     if (baseline) {
       auto b = baseline->families();
       extra.insert(extra.end(), std::make_move_iterator(b.begin()), std::make_move_iterator(b.end()));
@@ -295,7 +312,9 @@ int run_serve(const ServeOptions& opts) {
       extra.insert(extra.end(), std::make_move_iterator(rules.begin()),
                    std::make_move_iterator(rules.end()));
     }
-    return http::Response{200, metrics::kTextContentType, collector.exposition(extra)};
+    http::Response resp{200, metrics::kTextContentType, collector.exposition(extra)};
+    last_scrape_s = double(monotonic_ns() - t0) / 1e9;
+    return resp;
   });
   if (rule_monitor) {
     server.handle("/api/v1/rules", [&](const http::Request&) {
@@ -351,7 +370,7 @@ int run_serve(const ServeOptions& opts) {
     if (rule_monitor) {
       auto loaded = rules::load_config(opts.rules_config);
       if (loaded && apply_redaction(*loaded)) {
-        rule_monitor->reload(std::move(*loaded));
+        rule_monitor->request_reload(std::move(*loaded));
       } else if (!loaded) {
         ok = false;
         std::fprintf(stderr, "procwatch: reload failed, keeping the previous rules: %s\n",
@@ -390,7 +409,6 @@ int run_serve(const ServeOptions& opts) {
     if (events_log) events_log->flush();
     if (baseline) baseline->tick(int64_t(realtime_s()));
     flagged_to_rules();
-    rules_tick(e);
     const uint64_t now = monotonic_ns();
     if (now - last_publish >= kPublishEveryNs) publish(e);
     notifier.tick(now, [&] { return status(e); });
@@ -398,6 +416,7 @@ int run_serve(const ServeOptions& opts) {
 
   live.run();
   notifier.stopping();
+  if (rule_monitor) rule_monitor->stop();
   if (baseline) baseline->save(int64_t(realtime_s()));
   server.stop();
   return kExitOk;

@@ -29,6 +29,7 @@ int run_trace(const CommonOptions& opts) {
   use_container_names(reader, opts);
   TreeNamer namer;
   Engine engine(reader, tree_name_fn(namer));
+  engine.set_snapshot_every(std::chrono::milliseconds(0));  // trace reads records, not snapshots
   LiveCapture live(opts, reader, engine);
 
   static char outbuf[1 << 16];

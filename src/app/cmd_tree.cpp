@@ -32,7 +32,7 @@ int run_tree(const CommonOptions& opts) {
   // The table links parents and names every process.
   Engine engine(reader, tree_name_fn(namer));
   engine.initial_scan();
-  std::vector<ProcInfo> procs = engine.table().snapshot();
+  std::vector<ProcInfo> procs = engine.snapshot()->copy_processes();
   if (opts.json) {
     std::string out = (opts.tree_by_container ? output::containers_tree_json(procs)
                                               : output::tree_json(procs))

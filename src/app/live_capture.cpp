@@ -61,6 +61,11 @@ std::optional<int> LiveCapture::start() {
   return std::nullopt;
 }
 
+SourceStats LiveCapture::source_stats() const {
+  std::lock_guard lk(mu_);
+  return source_ ? source_->stats() : SourceStats{};
+}
+
 void LiveCapture::stop() {
   if (stopping_.exchange(true)) return;
   engine_.stop_by(monotonic_ns() +

@@ -49,6 +49,10 @@ class LiveCapture {
     on_hup_ = std::move(handler);
   }
   const std::string& source_name() const { return source_name_; }
+  // Any thread: the queue between the source and the engine (depth, drops), and the source's
+  // own counters (empty before start()).
+  const EventQueue& queue() const { return queue_; }
+  SourceStats source_stats() const;
 
  private:
   const CommonOptions& opts_;
@@ -57,7 +61,7 @@ class LiveCapture {
   EventQueue queue_{1 << 18};
   std::unique_ptr<EventSource> source_;
   std::string source_name_;
-  std::mutex mu_;  // source_ and on_hup_ against the signal thread
+  mutable std::mutex mu_;  // source_ and on_hup_ against the signal thread
   std::function<void()> on_hup_;
   std::atomic<bool> stopping_{false};
   std::unique_ptr<StopSignalWaiter> waiter_;

@@ -28,8 +28,9 @@ class EventQueue {
   bool pop_batch(std::vector<ProcEvent>& out, size_t max, std::chrono::milliseconds timeout);
 
   void close();
-  uint64_t dropped() const;
-  size_t size() const;
+  uint64_t dropped() const;  // events refused since construction (full or closed)
+  size_t size() const;       // events waiting now
+  size_t capacity() const { return capacity_; }
 
  private:
   bool push_locked(ProcEvent&& ev);

@@ -1,5 +1,6 @@
 #include "engine/engine.h"
 
+#include <algorithm>
 #include <thread>
 
 #include "core/clock.h"
@@ -9,6 +10,9 @@ namespace procwatch {
 namespace {
 
 constexpr std::chrono::milliseconds kLinger{2};
+// While events flow, the snapshot is rebuilt from every table entry this often (a safety net
+// for entries a change touched without naming them, e.g. children's parent links).
+constexpr uint64_t kFullRefreshNs = 10'000'000'000;
 
 Enricher make_enricher(const procfs::ProcReader& reader, TreeNameFn namer) {
   Enricher e;
@@ -48,13 +52,84 @@ TableOptions table_options() {
 Engine::Engine(const procfs::ProcReader& reader, TreeNameFn namer)
     : reader_(reader),
       table_(make_enricher(reader, std::move(namer)), table_options()),
-      realtime_offset_ns_(int64_t(realtime_ns()) - int64_t(monotonic_ns())) {}
+      realtime_offset_ns_(int64_t(realtime_ns()) - int64_t(monotonic_ns())),
+      published_(std::make_shared<const EngineSnapshot>()) {}
 
-void Engine::initial_scan() { table_.load_scan(reader_.scan()); }
+void Engine::initial_scan() {
+  table_.load_scan(reader_.scan());
+  rebuild_all_ = true;
+  ++generation_;
+  publish_snapshot();
+}
+
+std::shared_ptr<const EngineSnapshot> Engine::snapshot() const {
+  std::lock_guard lk(snap_mu_);
+  return published_;
+}
+
+void Engine::mark_dirty(const ProcEvent& ev) {
+  if (dirty_.size() > (1u << 16)) {  // many changes unpublished (handle() without run())
+    dirty_.clear();
+    rebuild_all_ = true;
+  }
+  if (rebuild_all_) return;
+  std::visit(
+      [this](const auto& b) {
+        if constexpr (requires { b.pid; }) dirty_.push_back(b.pid);
+        if constexpr (requires { b.parent_pid; }) dirty_.push_back(b.parent_pid);
+        if constexpr (requires { b.child_pid; }) dirty_.push_back(b.child_pid);
+        if constexpr (requires { b.tracer_pid; }) dirty_.push_back(b.tracer_pid);
+      },
+      ev.body);
+}
+
+void Engine::refresh_shared() {
+  const uint64_t now = monotonic_ns();
+  if (!rebuild_all_ && now - last_full_mono_ns_ >= kFullRefreshNs) rebuild_all_ = true;
+  if (rebuild_all_) {
+    shared_.clear();
+    table_.for_each([this](const ProcInfo& p) {
+      shared_.emplace(p.key.pid, std::make_shared<const ProcInfo>(p));
+    });
+    rebuild_all_ = false;
+    last_full_mono_ns_ = now;
+  } else {
+    std::sort(dirty_.begin(), dirty_.end());
+    dirty_.erase(std::unique(dirty_.begin(), dirty_.end()), dirty_.end());
+    for (int32_t pid : dirty_) {
+      if (const ProcInfo* p = table_.find(pid)) {
+        shared_[pid] = std::make_shared<const ProcInfo>(*p);
+      } else {
+        shared_.erase(pid);
+      }
+    }
+  }
+  dirty_.clear();
+}
+
+void Engine::publish_snapshot() {
+  if (generation_ == published_generation_ && stats_.snapshots != 0) return;
+  refresh_shared();
+  auto snap = std::make_shared<EngineSnapshot>();
+  snap->generation = generation_;
+  snap->processes.reserve(shared_.size());
+  for (const auto& [pid, p] : shared_) snap->processes.push_back(p);
+  ++stats_.snapshots;
+  snap->stats = stats_;
+  snap->table = table_.stats();
+  snap->newest_event_realtime_ns = newest_event_realtime_ns_;
+  snap->published_realtime_ns = realtime_ns();
+  published_generation_ = generation_;
+  last_publish_mono_ns_ = monotonic_ns();
+  std::shared_ptr<const EngineSnapshot> next = std::move(snap);
+  std::lock_guard lk(snap_mu_);
+  published_.swap(next);
+}  // the previous snapshot is released after the lock (lk goes first)
 
 void Engine::resync() {
   ++stats_.resyncs;
   ReconcileResult r = table_.reconcile(reader_.scan());
+  rebuild_all_ = true;
   stats_.resync_removed += r.removed.size();
   stats_.resync_added += r.added.size();
   const uint64_t now = realtime_ns();
@@ -89,6 +164,10 @@ void Engine::notify(EventRecord& r) {
 
 void Engine::emit(Change& c) {
   EventRecord r;
+  if (!rebuild_all_) {  // (a full rebuild is due anyway: nothing to track)
+    if (c.kind != Change::Kind::Lost) dirty_.push_back(c.info.key.pid);
+    if (c.kind == Change::Kind::Reparent) dirty_.push_back(c.old_ppid);
+  }
   switch (c.kind) {
     case Change::Kind::Reparent:
     case Change::Kind::Replaced:
@@ -123,6 +202,9 @@ void Engine::emit(Change& c) {
 
 void Engine::handle(const ProcEvent& ev) {
   ++stats_.events[ev.body.index()];
+  ++generation_;
+  if (ev.ts_ns != 0) newest_event_realtime_ns_ = std::max(newest_event_realtime_ns_, to_realtime(ev.ts_ns));
+  mark_dirty(ev);
   for (Change& c : table_.apply(ev)) emit(c);
   if (const auto* lost = std::get_if<LostEvent>(&ev.body)) {
     stats_.lost += lost->count;
@@ -131,7 +213,14 @@ void Engine::handle(const ProcEvent& ev) {
 }
 
 void Engine::end_batch(bool final) {
-  for (Change& c : table_.end_batch(monotonic_ns(), final)) emit(c);
+  std::vector<Change> changes = table_.end_batch(monotonic_ns(), final);
+  if (!changes.empty()) ++generation_;  // held exits, re-read orphans: publish them too
+  for (Change& c : changes) emit(c);
+}
+
+void Engine::finish(bool publishing) {
+  end_batch(true);
+  if (publishing) publish_snapshot();
 }
 
 void Engine::run(EventQueue& queue) {
@@ -141,19 +230,30 @@ void Engine::run(EventQueue& queue) {
     const uint64_t by = stop_by_ns_.load(std::memory_order_relaxed);
     return by != 0 && monotonic_ns() >= by;
   };
-  while (queue.pop_batch(batch, 1024, std::chrono::milliseconds(200))) {
+  // Idle: wake every 200 ms (the batch hook's tick); with changes not yet published, in time to
+  // publish them snapshot_every after the last snapshot.
+  const bool publishing = snapshot_every_ns_ != 0;
+  auto wait = [this, publishing] {
+    return publishing && generation_ != published_generation_
+               ? std::chrono::milliseconds(std::max<uint64_t>(1, snapshot_every_ns_ / 1'000'000))
+               : std::chrono::milliseconds(200);
+  };
+  while (queue.pop_batch(batch, 1024, wait())) {
     for (const auto& ev : batch) {
       handle(ev);
-      if (past_deadline()) return end_batch(true);
+      if (past_deadline()) return finish(publishing);
     }
     end_batch(false);
+    if (publishing &&
+        (batch.empty() || monotonic_ns() - last_publish_mono_ns_ >= snapshot_every_ns_))
+      publish_snapshot();
     if (batch_hook_) batch_hook_(*this);
-    if (past_deadline()) return end_batch(true);
+    if (past_deadline()) return finish(publishing);
     // Let a small batch grow before the next pop: waking per event (a futex wake and a
     // context switch each) cost more CPU than handling the events. Bounds latency to ~2 ms.
     if (!batch.empty() && batch.size() < 256) std::this_thread::sleep_for(kLinger);
   }
-  end_batch(true);  // nothing follows: report what still waited
+  finish(publishing);  // nothing follows: report what still waited, publish it
 }
 
 }  // namespace procwatch

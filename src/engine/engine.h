@@ -1,32 +1,30 @@
 // Engine: the single consumer of the event queue. Owns the ProcessTable, binds it to /proc
-// (procfs::ProcReader) and to tree naming, resynchronises from /proc after a loss, and turns
-// table changes into EventRecords for listeners (trace printer, exporter, rules).
-// Not thread-safe: run() and every other call belong to one thread.
+// (procfs::ProcReader) and to tree naming, resynchronises from /proc after a loss, turns table
+// changes into EventRecords for listeners (trace printer, events log, per-tree counters) and
+// publishes an immutable EngineSnapshot after each batch for outputs on other threads
+// (exporter, rule monitor, check). Outputs depend on the engine, never the other way.
+// Not thread-safe: run() and every other call belong to one thread, except snapshot() and
+// stop_by(), which any thread may call.
 #pragma once
 
-#include <array>
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
 #include <string>
-#include <variant>
 #include <vector>
 
 #include "core/event_queue.h"
 #include "core/proc_event.h"
+#include "engine/engine_snapshot.h"
 #include "engine/event_record.h"
 #include "procfs/reader.h"
 #include "table/process_table.h"
 
 namespace procwatch {
-
-struct EngineStats {
-  std::array<uint64_t, std::variant_size_v<EventBody>> events{};  // by EventBody index
-  uint64_t lost = 0;        // sum of LostEvent counts
-  uint64_t resyncs = 0;     // /proc rescans after a loss
-  uint64_t incomplete = 0;  // exec/fork records reported with incomplete identity
-  uint64_t resync_removed = 0, resync_added = 0;
-};
 
 using TreeNameFn = std::function<std::string(const ProcInfo& self, const ProcInfo* parent)>;
 
@@ -44,7 +42,8 @@ class Engine {
   void set_annotator(Annotator a) { annotator_ = std::move(a); }
   void set_batch_hook(BatchHook hook) { batch_hook_ = std::move(hook); }
 
-  // Loads every existing process from /proc into the table.
+  // Loads every existing process from /proc into the table (again: replaces the table) and
+  // publishes a snapshot.
   void initial_scan();
   // Applies one event and notifies listeners.
   void handle(const ProcEvent& ev);
@@ -57,17 +56,30 @@ class Engine {
   // at the latest, even with events left (a stop must not wait for a backlog).
   void stop_by(uint64_t mono_deadline_ns) { stop_by_ns_.store(mono_deadline_ns); }
 
+  // Publishes a snapshot now if anything changed since the last one; run() does this after
+  // each batch (at most every snapshot_every) and when idle.
+  void publish_snapshot();
+  // Any thread: the last published snapshot (never null; empty before initial_scan()).
+  std::shared_ptr<const EngineSnapshot> snapshot() const;
+  // Minimum time between two snapshots while events stream in (default 20 ms); 0: run() does
+  // not publish (an engine nobody reads snapshots of, e.g. `trace`).
+  void set_snapshot_every(std::chrono::milliseconds every) { snapshot_every_ns_ = uint64_t(every.count()) * 1'000'000; }
+
   const ProcessTable& table() const { return table_; }
   const EngineStats& stats() const { return stats_; }
   // CLOCK_MONOTONIC ns -> CLOCK_REALTIME ns, fixed at construction.
   uint64_t to_realtime(uint64_t mono_ns) const { return mono_ns + realtime_offset_ns_; }
 
  private:
+  void finish(bool publishing);  // run() ends: final end_batch, then a last snapshot
   void emit(Change& c);  // consumes c.info
   void notify(EventRecord& r);
   // Rescans /proc after a loss and reports what the lost events would have: an exit for each
   // process gone meanwhile and an exec for each one started, both marked resync.
   void resync();
+  void mark_dirty(const ProcEvent& ev);
+  // Brings shared_ up to date with the table (dirty pids, or everything after a rescan).
+  void refresh_shared();
 
   const procfs::ProcReader& reader_;
   ProcessTable table_;
@@ -77,6 +89,17 @@ class Engine {
   EngineStats stats_;
   int64_t realtime_offset_ns_ = 0;
   std::atomic<uint64_t> stop_by_ns_{0};  // 0: no stop asked
+
+  // Snapshot state (engine thread), and the published snapshot (any thread, under snap_mu_).
+  std::map<int32_t, std::shared_ptr<const ProcInfo>> shared_;  // = the table, as of the last publish
+  std::vector<int32_t> dirty_;     // pids whose entry may have changed since
+  bool rebuild_all_ = true;        // after a scan or resync: compare every pid
+  uint64_t generation_ = 0, published_generation_ = 0;
+  uint64_t newest_event_realtime_ns_ = 0;
+  uint64_t last_publish_mono_ns_ = 0, last_full_mono_ns_ = 0;
+  uint64_t snapshot_every_ns_ = 20'000'000;
+  mutable std::mutex snap_mu_;
+  std::shared_ptr<const EngineSnapshot> published_;
 };
 
 }  // namespace procwatch

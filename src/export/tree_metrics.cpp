@@ -149,6 +149,16 @@ std::shared_ptr<MetricsSnapshot> TreeMetrics::publish(const ProcessTable& table,
       now_ns);
 }
 
+std::shared_ptr<MetricsSnapshot> TreeMetrics::publish(const EngineSnapshot& engine,
+                                                      uint64_t now_ns) {
+  return publish_impl(
+      [&](auto&& count) {
+        std::string buf;
+        for (const auto& p : engine.processes) count(series_key(*p, buf));
+      },
+      now_ns);
+}
+
 std::shared_ptr<MetricsSnapshot> TreeMetrics::publish(
     const std::vector<std::string_view>& live_trees, uint64_t now_ns) {
   return publish_impl(

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "core/proc_event.h"
+#include "engine/engine_snapshot.h"
 #include "export/event_format.h"
 #include "table/process_table.h"
 
@@ -59,7 +60,7 @@ struct TreeSample {
 };
 
 // What one scrape exposes. Trees are sorted by name. The engine/source fields are filled by the
-// caller (src/app), since export cannot see the engine.
+// caller (src/app) from the engine's snapshot.
 struct MetricsSnapshot {
   std::vector<TreeSample> trees;
   uint64_t tree_overflow = 0;      // events folded into /other
@@ -91,8 +92,10 @@ class TreeMetrics {
   // Other records are ignored. now_ns: any monotonic clock, the same one publish() gets.
   void observe(const EventRecord& r, uint64_t now_ns);
 
-  // Counts live processes per tree from the table, expires trees idle for longer than the TTL
-  // and returns the snapshot. O(table size + trees log trees).
+  // Counts live processes per tree from the engine's snapshot, expires trees idle for longer
+  // than the TTL and returns the metrics snapshot. O(processes + trees log trees).
+  std::shared_ptr<MetricsSnapshot> publish(const EngineSnapshot& engine, uint64_t now_ns);
+  // Same, from a table (benchmarks and tests that drive a table without an engine).
   std::shared_ptr<MetricsSnapshot> publish(const ProcessTable& table, uint64_t now_ns);
   // Same, with live processes given as their tree names (tests and benchmarks).
   std::shared_ptr<MetricsSnapshot> publish(const std::vector<std::string_view>& live_trees,

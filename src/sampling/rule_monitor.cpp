@@ -48,6 +48,62 @@ RuleMonitor::RuleMonitor(rules::Config config, const procfs::ProcReader& reader,
   if (!options_.log) options_.log = log_to_stderr;
 }
 
+RuleMonitor::~RuleMonitor() { stop(); }
+
+void RuleMonitor::start(SnapshotFn latest, std::chrono::milliseconds poll) {
+  if (thread_.joinable()) return;
+  {
+    std::lock_guard lk(run_mu_);
+    stop_ = false;
+  }
+  thread_ = std::thread([this, latest = std::move(latest), poll] { loop(latest, poll); });
+}
+
+void RuleMonitor::stop() {
+  {
+    std::lock_guard lk(run_mu_);
+    stop_ = true;
+  }
+  run_cv_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+void RuleMonitor::request_reload(rules::Config config) {
+  if (!thread_.joinable()) {
+    reload(std::move(config));
+    return;
+  }
+  {
+    std::lock_guard lk(run_mu_);
+    pending_reload_ = std::move(config);
+  }
+  run_cv_.notify_all();
+}
+
+void RuleMonitor::loop(SnapshotFn latest, std::chrono::milliseconds poll) {
+  for (;;) {
+    std::optional<rules::Config> next;
+    std::optional<std::vector<rules::FlaggedExec>> flagged;
+    {
+      std::unique_lock lk(run_mu_);
+      if (stop_) return;
+      next.swap(pending_reload_);
+      flagged.swap(pending_flagged_);
+    }
+    if (next) reload(std::move(*next));
+    if (flagged) apply_flagged(std::move(*flagged));
+    std::shared_ptr<const EngineSnapshot> snap = latest();
+    const bool arrived = snap && snap->generation != last_generation_;
+    if (snap) last_generation_ = snap->generation;
+    tick([&snap] { return snap ? snap->copy_processes() : std::vector<ProcInfo>{}; }, arrived,
+         rules::SteadyClock::now());
+    std::unique_lock lk(run_mu_);
+    run_cv_.wait_for(lk, poll, [this] {
+      return stop_ || pending_reload_.has_value() || pending_flagged_.has_value();
+    });
+  }
+}
+
 void RuleMonitor::reload(rules::Config config) {
   sampler_.set_cpu_window(sampler_options(config, options_.sampler).cpu_window);
   rules::RuleEngine next(std::move(config));
@@ -89,8 +145,20 @@ std::vector<rules::ProcSample> RuleMonitor::cached_samples(std::vector<ProcInfo>
 }
 
 void RuleMonitor::set_flagged(std::vector<rules::FlaggedExec> flagged) {
+  if (!thread_.joinable()) {
+    apply_flagged(std::move(flagged));
+    return;
+  }
+  {
+    std::lock_guard lk(run_mu_);
+    pending_flagged_ = std::move(flagged);
+  }
+  run_cv_.notify_all();
+}
+
+void RuleMonitor::apply_flagged(std::vector<rules::FlaggedExec> flagged) {
   engine_.set_flagged(std::move(flagged));
-  pending_ = true;
+  pending_ = true;  // evaluate at the next tick
 }
 
 bool RuleMonitor::tick(const std::function<std::vector<ProcInfo>()>& infos, bool events_arrived,

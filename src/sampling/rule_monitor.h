@@ -1,19 +1,24 @@
-// RuleMonitor: rule evaluation inside `procwatch serve`. tick() belongs to the engine thread
-// (it reads the process table and /proc); families(), json() and results() may be called from
-// any thread (they copy the last published state under a mutex). Never throws on tick().
+// RuleMonitor: rule evaluation inside `procwatch serve`, on a thread of its own (start()): it
+// reads the engine's published snapshots, never the table, so its CPU re-reads of /proc and the
+// rules' user/group lookups (NSS may block on LDAP) never hold up the engine. tick() and
+// reload() belong to that thread (or to the caller's, when not started: tests); families(),
+// json(), results() and request_reload() may be called from any thread. Never throws on tick().
 #pragma once
 
 #include <chrono>
+#include <condition_variable>
 #include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <prometheus/metric_family.h>
 
+#include "engine/engine_snapshot.h"
 #include "procfs/reader.h"
 #include "rules/engine.h"
 #include "sampling/sampler.h"
@@ -34,18 +39,29 @@ class RuleMonitor {
  public:
   RuleMonitor(rules::Config config, const procfs::ProcReader& reader,
               RuleMonitorOptions options = {});
+  ~RuleMonitor();
 
-  // Engine thread. `infos` is produced only when an evaluation is due (the table snapshot);
+  // Starts the monitor's thread: every `poll` it takes latest() and ticks (events_arrived when
+  // the snapshot's generation moved). latest() must be callable from that thread until stop().
+  using SnapshotFn = std::function<std::shared_ptr<const EngineSnapshot>()>;
+  void start(SnapshotFn latest, std::chrono::milliseconds poll = std::chrono::milliseconds(50));
+  // Joins the thread; idempotent.
+  void stop();
+  // Any thread: evaluate `config` from the next tick on (reload() on the monitor's thread, or
+  // at once when it is not started).
+  void request_reload(rules::Config config);
+
+  // Monitor thread. `infos` is produced only when an evaluation is due (the table snapshot);
   // `events_arrived` says whether the table may have changed since the last call. Returns true
   // when it evaluated.
   bool tick(const std::function<std::vector<ProcInfo>()>& infos, bool events_arrived,
             rules::TimePoint now);
 
-  // Engine thread: the baseline's flagged entries for the `unexpected` rule; evaluated at the
-  // next tick().
+  // Any thread: the baseline's flagged entries for the `unexpected` rule, evaluated at the next
+  // tick (handed to the monitor's thread like request_reload).
   void set_flagged(std::vector<rules::FlaggedExec> flagged);
 
-  // Engine thread: evaluate `config` from now on (SIGHUP). Rules that keep their name keep
+  // Monitor thread: evaluate `config` from now on (SIGHUP). Rules that keep their name keep
   // their `for` timers and violation counters; the next tick() evaluates at once.
   void reload(rules::Config config);
 
@@ -78,6 +94,17 @@ class RuleMonitor {
   rules::TimePoint cpu_sampled_at_{};
   bool pending_ = false;  // some rule violates but its `for` has not elapsed
   std::map<std::string, bool> last_ok_;
+
+  // The monitor's thread.
+  void loop(SnapshotFn latest, std::chrono::milliseconds poll);
+  std::thread thread_;
+  std::mutex run_mu_;  // stop_, pending_reload_, pending_flagged_
+  std::condition_variable run_cv_;
+  bool stop_ = false;
+  std::optional<rules::Config> pending_reload_;
+  std::optional<std::vector<rules::FlaggedExec>> pending_flagged_;
+  void apply_flagged(std::vector<rules::FlaggedExec> flagged);  // monitor thread
+  uint64_t last_generation_ = 0;
 
   mutable std::mutex mu_;
   std::vector<rules::RuleResult> published_;

@@ -61,6 +61,44 @@ class ServeTest(unittest.TestCase):
         self.assertIn('procwatch_build_info{source="netlink"', body)
         self.assertRegex(body, r"\nprocess_resident_memory_bytes [0-9.e+]+\n")
 
+    def test_pipeline_series(self):
+        """The queue, the source's own counters, the engine's lag and the scrape's duration."""
+        import re
+        # Some launches, so the source has counted events.
+        for _ in range(5):
+            subprocess.run(["/bin/true"], check=True)
+
+        def value(body, series):
+            m = re.search(r"^" + re.escape(series) + r" ([0-9.e+-]+)$", body, re.M)
+            return float(m.group(1)) if m else None
+
+        def events_counted():
+            body = http_get(self.base + "/metrics")[2]
+            v = value(body, 'procwatch_source_events_total{source="netlink"}')
+            return body if v and v >= 5 else None
+        body = wait_until(events_counted, 10)
+        self.assertTrue(body, http_get(self.base + "/metrics")[2][-3000:])
+        for name in ("procwatch_queue_events", "procwatch_queue_dropped_total",
+                     "procwatch_engine_lag_seconds", "procwatch_scrape_duration_seconds",
+                     "procwatch_engine_last_event_timestamp_seconds"):
+            self.assertIn(f"# HELP {name} ", body)
+            v = value(body, name)
+            self.assertIsNotNone(v, name)
+            self.assertGreaterEqual(v, 0, name)
+        self.assertEqual(value(body, "procwatch_queue_capacity_events"), 262144)
+        self.assertGreater(value(body, "procwatch_engine_last_event_timestamp_seconds"),
+                           time.time() - 600)
+        self.assertLess(value(body, "procwatch_engine_lag_seconds"), 5)
+        self.assertIsNotNone(value(
+            body, 'procwatch_source_internal_total{source="netlink",name="seq_gap"}'))
+        self.assertIsNotNone(value(
+            body, 'procwatch_table_adjustments_total{kind="reparented"}'))
+        # A later scrape reports how long an earlier one took.
+        self.assertGreater(value(http_get(self.base + "/metrics")[2],
+                                 "procwatch_scrape_duration_seconds"), 0)
+        self.assertLess(value(http_get(self.base + "/metrics")[2],
+                              "procwatch_scrape_duration_seconds"), 2)
+
     def test_prometheus_scrapes_the_tree(self):
         prom_port = free_port()
         prom_dir = tempfile.mkdtemp(prefix="pwprom-", dir=self.tmp)

@@ -197,6 +197,29 @@ class WebTest(unittest.TestCase):
         if failed:
             raise AssertionError("\n".join(failed))
 
+    def test_10_check_from_https_with_basic_auth(self):
+        """check --from talks TLS and basic auth; every failure is one escaped line, exit 3."""
+        base = f"https://{USER}:{PASSWORD}@localhost:{self.port}"
+
+        def check(*args):
+            r = subprocess.run([PROCWATCH, "check", *args], capture_output=True, text=True,
+                               timeout=30)
+            self.assertEqual(r.stdout.count("\n"), 1, r.stdout)
+            self.assertNotIn(PASSWORD, r.stdout)
+            return r.returncode, r.stdout
+        # Trusted and let in: this serve has no --config, so its rules API is not there.
+        rc, out = check("--from", base, "--from-ca", self.cert)
+        self.assertEqual(rc, 3, out)
+        self.assertTrue(out.startswith(f"PROCS UNKNOWN: --from https://{USER}:***@localhost:"),
+                        out)
+        self.assertIn(" 404", out)
+        rc, out = check("--from", f"https://localhost:{self.port}", "--from-ca", self.cert)
+        self.assertEqual(rc, 3, out)
+        self.assertIn(" 401", out)
+        rc, out = check("--from", base)  # the certificate is not trusted
+        self.assertEqual(rc, 3, out)
+        self.assertTrue(out.startswith("PROCS UNKNOWN: --from "), out)
+
     def test_1_basic_auth_on_every_path(self):
         for path in ["/metrics", "/", "/-/healthy", "/nothing"]:
             status, headers, _ = self.tls.get(path, auth=None)

@@ -1,6 +1,8 @@
 #include "sampling/rule_monitor.h"
 
+#include <mutex>
 #include <sstream>
+#include <thread>
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
@@ -208,6 +210,47 @@ TEST(RuleMonitor, LabelValuesAreEscaped) {
   const std::string text = text_of(fams);  // escaped by prometheus-cpp
   EXPECT_NE(text.find("procwatch_rule_ok{rule=\"a\\\"b\\\\c\"} 1\n"), std::string::npos)
       << text;
+}
+
+// On its own thread: reads the snapshots it is given (never a table), evaluates, publishes;
+// a reload asked from another thread takes effect there.
+TEST(RuleMonitor, RunsOnItsOwnThreadOverSnapshots) {
+  Harness h(kBasic, kTwoSshd);
+  auto snap = std::make_shared<EngineSnapshot>();
+  snap->generation = 1;
+  for (ProcInfo& p : h.reader.scan()) snap->processes.push_back(std::make_shared<const ProcInfo>(p));
+  std::mutex mu;
+  std::shared_ptr<const EngineSnapshot> current = snap;
+  int calls = 0;
+  h.monitor.start(
+      [&] {
+        std::lock_guard lk(mu);
+        ++calls;
+        return current;
+      },
+      5ms);
+  auto wait_for = [](auto pred) {
+    for (int i = 0; i < 400 && !pred(); ++i) std::this_thread::sleep_for(5ms);
+    return pred();
+  };
+  ASSERT_TRUE(wait_for([&] { return h.monitor.evaluations() >= 1; }));
+  EXPECT_EQ(h.monitor.results().at(0).count, 2) << "two sshd in the fixture";
+
+  h.monitor.request_reload(config(R"(
+rules:
+  - name: no-cron
+    match: {name: cron}
+    count: "0:0"
+)"));
+  ASSERT_TRUE(wait_for([&] {
+    auto r = h.monitor.results();
+    return !r.empty() && r[0].rule == "no-cron";
+  }));
+  h.monitor.stop();
+  const int after_stop = calls;
+  std::this_thread::sleep_for(30ms);
+  EXPECT_EQ(calls, after_stop) << "stop() joined the thread";
+  h.monitor.stop();  // idempotent
 }
 
 }  // namespace
