@@ -32,10 +32,10 @@ def metric(text, name):
     return total if found else None
 
 
-def rss_kib(pid):
+def rss_kib(pid, field="VmRSS"):
     with open(f"/proc/{pid}/status") as f:
         for line in f:
-            if line.startswith("VmRSS:"):
+            if line.startswith(field + ":"):
                 return int(line.split()[1])
     return 0
 
@@ -95,10 +95,14 @@ def main():
         per = args.count // steps
         print(f"soak: {args.count:,} processes through procwatch serve --source {args.source}, "
               f"{steps} steps of {per:,} (2 workers)")
-        print(f"{'processes':>10} {'RSS MiB':>8} {'tracked':>8} {'/proc':>6} {'lost':>5} "
-              f"{'spawns/s':>9}")
+        # Heap (RssAnon) and tree names too: other jobs' new tree names grow the per-tree series
+        # up to --max-trees (about 3 KB of heap each), which is not the soak's doing.
+        print(f"{'processes':>10} {'RSS MiB':>8} {'heap MiB':>8} {'trees':>6} {'tracked':>8} "
+              f"{'/proc':>6} {'lost':>5} {'spawns/s':>9}")
         text = settled()
         print(f"{0:>10,} {rss_kib(serve.pid) / 1024:>8.1f} "
+              f"{rss_kib(serve.pid, 'RssAnon') / 1024:>8.1f} "
+              f"{int(metric(text, 'procwatch_trees') or 0):>6} "
               f"{int(metric(text, 'procwatch_tracked_processes')):>8} {proc_count():>6} "
               f"{int(metric(text, 'procwatch_events_lost_total') or 0):>5} {'':>9}", flush=True)
         curve = []
@@ -110,8 +114,10 @@ def main():
                    int(metric(text, "procwatch_tracked_processes")), proc_count(),
                    int(metric(text, "procwatch_events_lost_total") or 0))
             curve.append(row)
-            print(f"{row[0]:>10,} {row[1] / 1024:>8.1f} {row[2]:>8} {row[3]:>6} {row[4]:>5} "
-                  f"{per / secs:>9,.0f}", flush=True)
+            print(f"{row[0]:>10,} {row[1] / 1024:>8.1f} "
+                  f"{rss_kib(serve.pid, 'RssAnon') / 1024:>8.1f} "
+                  f"{int(metric(text, 'procwatch_trees') or 0):>6} {row[2]:>8} {row[3]:>6} "
+                  f"{row[4]:>5} {per / secs:>9,.0f}", flush=True)
         first, last = curve[0], curve[-1]
         growth = (last[1] - first[1]) / first[1] * 100
         ok = True

@@ -7,6 +7,8 @@
 // attached and the initial /proc scan is in the table, so the first scrape already counts every
 // launch after it. SIGHUP re-reads the rules and the web config and reopens the events log;
 // nothing in the table or the counters is reset.
+#include <malloc.h>
+
 #include <atomic>
 #include <cerrno>
 #include <chrono>
@@ -142,6 +144,10 @@ void add_baseline_api(http::Server& server, BaselineMonitor& baseline) {
 }  // namespace
 
 int run_serve(const ServeOptions& opts) {
+  // Two malloc arenas, not one per thread: a scrape's megabytes of text on the HTTP pool spread
+  // over 7 arenas that each kept their high-water mark (heap RSS 25-28 MiB at 2,000 trees for
+  // 7.5 MB in use; 11.8 MiB with one arena).
+  mallopt(M_ARENA_MAX, 2);
   auto ttl = rules::parse_duration(opts.tree_ttl);
   if (!ttl || ttl->count() <= 0) {
     std::fprintf(stderr, "procwatch: --tree-ttl: %s\n",
