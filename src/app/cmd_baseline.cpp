@@ -157,6 +157,13 @@ Result<std::string> read_import(const std::string& path) {
   return text;
 }
 
+// The body of an approve/forget/import operation, the same for the API and the file.
+Result<std::string> operation_body(const BaselineCommand& cmd) {
+  if (cmd.action == "approve" || cmd.action == "forget") return trees_body(cmd.args);
+  if (cmd.action == "import") return read_import(cmd.args.at(0));
+  return std::string();
+}
+
 int run_remote(const BaselineCommand& cmd) {
   const Remote remote{cmd};
   const bool reads = cmd.action == "list" || cmd.action == "diff";
@@ -200,15 +207,9 @@ int run_remote(const BaselineCommand& cmd) {
                 escape_control(cmd.file).c_str());
     return std::fflush(stdout) == 0 ? kExitOk : kExitDaemon;
   }
-  std::string body;
-  if (cmd.action == "approve" || cmd.action == "forget") {
-    body = trees_body(cmd.args);
-  } else if (cmd.action == "import") {
-    auto text = read_import(cmd.args.at(0));
-    if (!text) return fail(kExitUsage, text.error().message);
-    body = std::move(*text);
-  }
-  auto r = remote.send("POST", cmd.action, body);
+  auto body = operation_body(cmd);
+  if (!body) return fail(kExitUsage, body.error().message);
+  auto r = remote.send("POST", cmd.action, *body);
   if (!r) return fail(kExitDaemon, r.error().message);
   if (r->status != 200)
     return fail(exit_for_status(int(r->status)), remote.base_url() + "/" + cmd.action +
@@ -228,17 +229,11 @@ int run_local(const BaselineCommand& cmd, const std::string& file) {
     const int rc = show(cmd, doc, nullptr);
     return std::fflush(stdout) == 0 ? rc : kExitDaemon;
   }
-  std::string body;
-  if (cmd.action == "approve" || cmd.action == "forget") {
-    body = trees_body(cmd.args);
-  } else if (cmd.action == "import") {
-    auto text = read_import(cmd.args.at(0));
-    if (!text) return fail(kExitUsage, text.error().message);
-    body = std::move(*text);
-  }
+  auto body = operation_body(cmd);
+  if (!body) return fail(kExitUsage, body.error().message);
   bool changed = false;
   // The same operation the daemon runs for the API, on the file's baseline.
-  const BaselineReply r = baseline_operation(b, file, cmd.action, body, now, &changed);
+  const BaselineReply r = baseline_operation(b, file, cmd.action, *body, now, &changed);
   if (r.status != 200) return fail(exit_for_status(r.status), first_line(r.body));
   if (changed) {
     if (auto ok = b.save(file); !ok) return fail(kExitDaemon, ok.error().message);
