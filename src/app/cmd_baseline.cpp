@@ -76,10 +76,6 @@ struct Remote {
   }
 };
 
-bool valid_url(const std::string& u) {
-  return u.rfind("http://", 0) == 0 || u.rfind("https://", 0) == 0;
-}
-
 void print_entries(const nlohmann::json& entries) {
   for (const auto& e : entries)
     std::printf("%-40s %-30s %-10s %s  %s  %llu\n",
@@ -246,7 +242,7 @@ int run_local(const BaselineCommand& cmd, const std::string& file) {
 
 int run_baseline(const BaselineCommand& cmd) {
   if (!cmd.from.empty()) {
-    if (!valid_url(cmd.from))
+    if (!http_client::is_http_url(cmd.from))
       return fail(kExitUsage, "--from " + cmd.from + ": expected http://HOST:PORT or https://...");
     if (!cmd.file.empty() && cmd.action != "diff" && cmd.action != "approve")
       return fail(kExitUsage, "--file and --from exclude each other for " + cmd.action +

@@ -136,8 +136,7 @@ int report_error(Format format, const std::string& raw) {
 Result<std::string> http_get(const CheckArgs& a, int timeout_s) {
   const std::string& url = a.from;
   const std::string shown = http_client::redact_url(url);
-  const bool http = url.rfind("http://", 0) == 0, https = url.rfind("https://", 0) == 0;
-  if (!http && !https)
+  if (!http_client::is_http_url(url))
     return make_error("--from " + shown + ": expected http[s]://[USER:PASSWORD@]HOST:PORT[/path]");
   const size_t authority = url.find("://") + 3;
   const size_t path_at = url.find_first_of("/?#", authority);

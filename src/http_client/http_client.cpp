@@ -98,6 +98,10 @@ size_t on_header(char* data, size_t size, size_t n, void* user) {
 
 }  // namespace
 
+bool is_http_url(std::string_view url) {
+  return url.starts_with("http://") || url.starts_with("https://");
+}
+
 std::string redact_url(const std::string& url) {
   const auto scheme_end = url.find("://");
   if (scheme_end == std::string::npos) return url;

@@ -34,6 +34,9 @@ Result<Response> get(const std::string& url, const GetOptions& options = {});
 Result<Response> request(std::string_view method, const std::string& url, const std::string& body,
                          const std::string& content_type, const GetOptions& options = {});
 
+// True for an http:// or https:// URL, the only schemes get() and request() take.
+bool is_http_url(std::string_view url);
+
 // `url` with any "user:password@" replaced by "user:***@", for messages.
 std::string redact_url(const std::string& url);
 

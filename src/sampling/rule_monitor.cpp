@@ -68,16 +68,21 @@ void RuleMonitor::stop() {
   if (thread_.joinable()) thread_.join();
 }
 
-void RuleMonitor::request_reload(rules::Config config) {
-  if (!thread_.joinable()) {
-    reload(std::move(config));
+template <typename T>
+void RuleMonitor::hand_over(std::optional<T>& slot, T value, void (RuleMonitor::*apply)(T)) {
+  if (!thread_.joinable()) {  // not started: this is the only thread
+    (this->*apply)(std::move(value));
     return;
   }
   {
     std::lock_guard lk(run_mu_);
-    pending_reload_ = std::move(config);
+    slot = std::move(value);
   }
   run_cv_.notify_all();
+}
+
+void RuleMonitor::request_reload(rules::Config config) {
+  hand_over(pending_reload_, std::move(config), &RuleMonitor::reload);
 }
 
 void RuleMonitor::loop(SnapshotFn latest, std::chrono::milliseconds poll) {
@@ -145,15 +150,7 @@ std::vector<rules::ProcSample> RuleMonitor::cached_samples(std::vector<ProcInfo>
 }
 
 void RuleMonitor::set_flagged(std::vector<rules::FlaggedExec> flagged) {
-  if (!thread_.joinable()) {
-    apply_flagged(std::move(flagged));
-    return;
-  }
-  {
-    std::lock_guard lk(run_mu_);
-    pending_flagged_ = std::move(flagged);
-  }
-  run_cv_.notify_all();
+  hand_over(pending_flagged_, std::move(flagged), &RuleMonitor::apply_flagged);
 }
 
 void RuleMonitor::apply_flagged(std::vector<rules::FlaggedExec> flagged) {

@@ -104,6 +104,9 @@ class RuleMonitor {
   std::optional<rules::Config> pending_reload_;
   std::optional<std::vector<rules::FlaggedExec>> pending_flagged_;
   void apply_flagged(std::vector<rules::FlaggedExec> flagged);  // monitor thread
+  // Any thread: `value` for `apply` on the monitor's thread (at once when it is not started).
+  template <typename T>
+  void hand_over(std::optional<T>& slot, T value, void (RuleMonitor::*apply)(T));
   uint64_t last_generation_ = 0;
 
   mutable std::mutex mu_;
