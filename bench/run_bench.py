@@ -978,7 +978,9 @@ def main() -> int:
             runs.append(r)
             print(f"  run {rnd + 1}/{args.runs} baseline: {r['wall_s']:.2f} s "
                   f"({r['spawned'] / r['wall_s']:.0f}/s)", flush=True)
-            for m in monitors:
+            # Odd rounds run the monitors in reverse, so that a drift in the machine's speed
+            # during a run does not always favour the same monitor of a compared pair.
+            for m in (monitors if rnd % 2 == 0 else list(reversed(monitors))):
                 r = bench.run_monitor(m, rnd)
                 runs.append(r)
                 if "error" in r:
