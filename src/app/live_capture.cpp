@@ -57,6 +57,7 @@ std::optional<int> LiveCapture::start() {
     source_name_ = started->name;
     if (stopping_) source_->stop();  // a stop signal came while it started
   }
+  if (source_->pushes_in_bulk()) engine_.set_linger(std::chrono::milliseconds(0));
   engine_.initial_scan();
   return std::nullopt;
 }

@@ -9,7 +9,6 @@ namespace procwatch {
 
 namespace {
 
-constexpr std::chrono::milliseconds kLinger{2};
 // While events flow, the snapshot is rebuilt from every table entry this often (a safety net
 // for entries a change touched without naming them, e.g. children's parent links).
 constexpr uint64_t kFullRefreshNs = 10'000'000'000;
@@ -251,7 +250,7 @@ void Engine::run(EventQueue& queue) {
     if (past_deadline()) return finish(publishing);
     // Let a small batch grow before the next pop: waking per event (a futex wake and a
     // context switch each) cost more CPU than handling the events. Bounds latency to ~2 ms.
-    if (!batch.empty() && batch.size() < 256) std::this_thread::sleep_for(kLinger);
+    if (!batch.empty() && batch.size() < 256 && linger_.count() > 0) std::this_thread::sleep_for(linger_);
   }
   finish(publishing);  // nothing follows: report what still waited, publish it
 }

@@ -64,6 +64,9 @@ class Engine {
   // Minimum time between two snapshots while events stream in (default 20 ms); 0: run() does
   // not publish (an engine nobody reads snapshots of, e.g. `trace`).
   void set_snapshot_every(std::chrono::milliseconds every) { snapshot_every_ns_ = uint64_t(every.count()) * 1'000'000; }
+  // How long run() waits after a small batch for more events (default 2 ms; 0 for a source
+  // that already queues in bulk, where the wait is only one more sleep and wakeup per batch).
+  void set_linger(std::chrono::milliseconds linger) { linger_ = linger; }
 
   const ProcessTable& table() const { return table_; }
   const EngineStats& stats() const { return stats_; }
@@ -98,6 +101,7 @@ class Engine {
   uint64_t newest_event_realtime_ns_ = 0;
   uint64_t last_publish_mono_ns_ = 0, last_full_mono_ns_ = 0;
   uint64_t snapshot_every_ns_ = 20'000'000;
+  std::chrono::milliseconds linger_{2};
   mutable std::mutex snap_mu_;
   std::shared_ptr<const EngineSnapshot> published_;
 };

@@ -28,6 +28,9 @@ class EventSource {
   virtual Result<bool> start(EventQueue& queue) = 0;
   virtual void stop() = 0;
   virtual SourceStats stats() const = 0;
+  // True when events are queued in timed batches (the eBPF ring polled every 20 ms, a /proc
+  // scan): the engine then gains nothing by waiting for more after a small batch.
+  virtual bool pushes_in_bulk() const { return false; }
 };
 
 }  // namespace procwatch

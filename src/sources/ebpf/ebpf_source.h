@@ -42,6 +42,7 @@ class EbpfSource : public EventSource {
   ~EbpfSource() override;
 
   const char* name() const override { return "ebpf"; }
+  bool pushes_in_bulk() const override { return true; }
   Result<bool> start(EventQueue& queue) override;
   void stop() override;
   SourceStats stats() const override;

@@ -41,6 +41,7 @@ class PollSource : public EventSource {
   PollSource& operator=(const PollSource&) = delete;
 
   const char* name() const override { return "procfs"; }
+  bool pushes_in_bulk() const override { return true; }
   // Takes the first snapshot before returning (it emits nothing: the engine scans on its
   // own), then starts the polling thread. A second start() while running is EBUSY.
   Result<bool> start(EventQueue& queue) override;
