@@ -61,7 +61,7 @@ fuzz: deps
 	python3 tests/run_fuzz.py $(FUZZ_BUILD) $(FUZZ_SECONDS)
 
 # Capture benchmark (bench/run_bench.py), the /metrics scrape benchmark, then the soak
-# (bench/soak.py: SOAK_COUNT processes, default 1,000,000, about 8 minutes on a quiet machine). A MISS of a target
+# (bench/soak.py: SOAK_COUNT processes, default 1,000,000, about 14 minutes on the 2-core test machine). A MISS of a target
 # is printed, not a failure; a benchmark that cannot run fails.
 bench: build
 	python3 bench/run_bench.py --build $(BUILD)
