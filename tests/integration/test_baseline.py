@@ -9,6 +9,9 @@ Through the API (basic auth from --web.config.file): `baseline diff --from` show
 `baseline approve --from` B takes effect in the running daemon at once (B again is expected)
 and is saved; without credentials the POST is 401. The `unexpected` rule is violated while B is
 flagged (`check --from` says WARNING), and OK once approved; after a restart B stays expected.
+
+Saving: a new file is written at once; an existing one not at the first exec after a start, but
+after a whole --baseline.save-interval or at SIGTERM.
 """
 import json
 import os
@@ -278,6 +281,40 @@ class BaselineTest(unittest.TestCase):
             if time.time() > deadline:
                 self.fail(f"timed out: {r.returncode} {r.stdout} {r.stderr}")
             time.sleep(0.3)
+
+    def test_save_interval_holds_from_the_start(self):
+        # A new file is written at once; an existing one only after a whole interval (not at
+        # the first exec after start) or at SIGTERM.
+        a = script(self.dir, unique("basesave") + ".sh")
+        def run_serve():
+            port = free_port()
+            p = subprocess.Popen([PROCWATCH, "serve", "--web.listen-address", f"127.0.0.1:{port}",
+                                  "--baseline", self.file, "--baseline.learn", "1h",
+                                  "--baseline.save-interval", "1h", "--events-log", self.log],
+                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            self.addCleanup(stop, p, signal.SIGKILL)
+            def healthy():
+                try:
+                    return http_get(f"http://127.0.0.1:{port}/-/healthy")[0] == 200
+                except OSError:
+                    return False
+            self.assertTrue(wait_until(healthy, 20))
+            return p
+        p = run_serve()
+        self.assertTrue(wait_until(lambda: os.path.exists(self.file), 10))
+        subprocess.run([a], check=True)
+        self.assertTrue(wait_until(lambda: self.logged(a), 10))
+        self.assertEqual(stop(p), 0)
+        with open(self.file) as f:
+            self.assertIn(os.path.basename(a), f.read())
+        before = os.stat(self.file).st_mtime_ns
+        p = run_serve()
+        subprocess.run([a], check=True)
+        self.assertTrue(wait_until(lambda: len(self.logged(a)) >= 2, 10), self.logged(a))
+        time.sleep(1.5)  # several engine ticks after the exec
+        self.assertEqual(os.stat(self.file).st_mtime_ns, before)
+        self.assertEqual(stop(p), 0)
+        self.assertNotEqual(os.stat(self.file).st_mtime_ns, before)
 
     def test_corrupt_file_is_one_line_and_a_fresh_learning_period(self):
         with open(self.file, "w") as f:
