@@ -713,7 +713,7 @@ class Bench:
                 res.update(self._ready_info)
             cpu0 = [read_cpu_ticks(run.proc.pid) for _, _, run in started]
             spawned = self.run_spawner()
-            for (m, res, run), c0 in zip(started, cpu0):
+            for m, res, run in started:
                 res.update(spawned)
                 res["catchup_s"], res["settled"] = self._wait_caught_up(
                     run.proc, run.out, by_output=m.catchup == "output")
@@ -879,10 +879,9 @@ def print_baseline_cost(runs: list) -> Optional[dict]:
     """CPU per 10,000 processes of serve with and without the baseline: medians, min-max, and
     the per-round ratio (the target: within 10%). Judged on the runs where both ran together
     over the same processes, if any; the separate runs are printed too."""
-    def of(name):
-        return {r["round"]: r["cpu_s"] / r["spawned"] * 10000 for r in runs
-                if r["monitor"] == name and "error" not in r and r.get("cpu_s")
-                and r.get("spawned")}
+    def of(name):  # cpu_per_10k as derive() set it, on every run, paired ones included
+        return {r["round"]: r["cpu_per_10k"] for r in runs
+                if r["monitor"] == name and "error" not in r and r.get("cpu_per_10k")}
     out = {}
     print()
     print("Baseline cost (serve --baseline, 2,000 entries, enforcing, vs serve), CPU s per "

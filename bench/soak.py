@@ -4,9 +4,10 @@
 Spawns them in 10 equal steps with bench/pw_spawner (2 workers, a uniquely named copy of
 bench/pw_true, or of /bin/true where that is not built), and after each step waits until serve
 has applied every event, then records procwatch's RSS, procwatch_tracked_processes against the
-number of /proc entries, and the events lost. Prints the curve and three verdicts: RSS at the end within 10% of RSS after the first
-step, tracked back to /proc's count, no loss. A verdict that does not hold prints MISS and the
-run exits 1. Usage: soak.py --build BUILD [--count N] [--source ebpf]
+number of /proc entries, and the events lost. Prints the curve and three verdicts: RSS at the
+end within 10% of RSS after the first step, tracked back to /proc's count, no loss. A verdict
+that does not hold prints MISS and the run exits 1.
+Usage: soak.py --build BUILD [--count N] [--source ebpf]
 """
 import argparse
 import os

@@ -260,7 +260,7 @@ class ServeMetricsTest(unittest.TestCase):
                                                   4242, "/t/b.yml"))
 
     def test_baseline_cost_is_the_per_round_change(self):
-        runs = [{"round": i, "monitor": m, "cpu_s": v, "spawned": 10000}
+        runs = [{"round": i, "monitor": m, "cpu_per_10k": v}
                 for i, (a, b) in enumerate([(0.10, 0.105), (0.12, 0.12), (0.09, 0.10)])
                 for m, v in (("procwatch-serve", a), ("procwatch-serve-baseline", b))]
         cost = rb.print_baseline_cost(runs)
@@ -269,7 +269,7 @@ class ServeMetricsTest(unittest.TestCase):
 
     def test_baseline_cost_judges_the_paired_runs_when_there_are_some(self):
         # Separate runs within 10%, the paired ones not: the paired ones decide.
-        runs = [{"round": 0, "monitor": m, "cpu_s": v, "spawned": 10000}
+        runs = [{"round": 0, "monitor": m, "cpu_per_10k": v}
                 for m, v in (("procwatch-serve", 1.0), ("procwatch-serve-baseline", 1.0),
                              ("procwatch-serve" + rb.PAIRED, 1.0),
                              ("procwatch-serve-baseline" + rb.PAIRED, 1.2))]

@@ -249,8 +249,9 @@ void Engine::run(EventQueue& queue) {
     if (batch_hook_) batch_hook_(*this);
     if (past_deadline()) return finish(publishing);
     // Let a small batch grow before the next pop: waking per event (a futex wake and a
-    // context switch each) cost more CPU than handling the events. Bounds latency to ~2 ms.
-    if (!batch.empty() && batch.size() < 256 && linger_.count() > 0) std::this_thread::sleep_for(linger_);
+    // context switch each) cost more CPU than handling the events. Adds at most linger_.
+    if (linger_.count() > 0 && !batch.empty() && batch.size() < 256)
+      std::this_thread::sleep_for(linger_);
   }
   finish(publishing);  // nothing follows: report what still waited, publish it
 }

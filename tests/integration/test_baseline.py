@@ -59,11 +59,11 @@ class BaselineTest(unittest.TestCase):
     def tearDown(self):
         shutil.rmtree(self.dir, ignore_errors=True)
 
-    def serve(self, *extra, auth=False):
+    def serve(self, *extra, auth=False, learn="3s", save_interval="1s"):
         port = free_port()
         p = subprocess.Popen([PROCWATCH, "serve", "--web.listen-address", f"127.0.0.1:{port}",
-                              "--baseline", self.file, "--baseline.learn", "3s",
-                              "--baseline.save-interval", "1s", "--events-log", self.log,
+                              "--baseline", self.file, "--baseline.learn", learn,
+                              "--baseline.save-interval", save_interval, "--events-log", self.log,
                               *extra],
                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
         self.addCleanup(stop, p, signal.SIGKILL)
@@ -286,25 +286,13 @@ class BaselineTest(unittest.TestCase):
         # A new file is written at once; an existing one only after a whole interval (not at
         # the first exec after start) or at SIGTERM.
         a = script(self.dir, unique("basesave") + ".sh")
-        def run_serve():
-            port = free_port()
-            p = subprocess.Popen([PROCWATCH, "serve", "--web.listen-address", f"127.0.0.1:{port}",
-                                  "--baseline", self.file, "--baseline.learn", "1h",
-                                  "--baseline.save-interval", "1h", "--events-log", self.log],
-                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-            self.addCleanup(stop, p, signal.SIGKILL)
-            def healthy():
-                try:
-                    return http_get(f"http://127.0.0.1:{port}/-/healthy")[0] == 200
-                except OSError:
-                    return False
-            self.assertTrue(wait_until(healthy, 20))
-            return p
+        run_serve = lambda: self.serve(learn="1h", save_interval="1h")[0]
         p = run_serve()
         self.assertTrue(wait_until(lambda: os.path.exists(self.file), 10))
         subprocess.run([a], check=True)
         self.assertTrue(wait_until(lambda: self.logged(a), 10))
         self.assertEqual(stop(p), 0)
+        p.stderr.close()
         with open(self.file) as f:
             self.assertIn(os.path.basename(a), f.read())
         before = os.stat(self.file).st_mtime_ns
@@ -314,6 +302,7 @@ class BaselineTest(unittest.TestCase):
         time.sleep(1.5)  # several engine ticks after the exec
         self.assertEqual(os.stat(self.file).st_mtime_ns, before)
         self.assertEqual(stop(p), 0)
+        p.stderr.close()
         self.assertNotEqual(os.stat(self.file).st_mtime_ns, before)
 
     def test_corrupt_file_is_one_line_and_a_fresh_learning_period(self):
